@@ -1,0 +1,219 @@
+// Offline message storage (XEP-0160, RFC 6121 §8.5.2.2.1). A chat or normal
+// message to an account with no available resource is stamped with a delay
+// (XEP-0203) and appended to the account's offline store, in arrival order;
+// the first session that sends initial presence with a non-negative priority
+// gets them all, in order, and only then are they removed from the store.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "modules/offline/offline_policy.hpp"
+#include "storage/store.hpp"
+#include "xmpp/events.hpp"
+#include "xmpp/module.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/stanza.hpp"
+#include "xmpp/xml/fragment.hpp"
+#include "xmpp/xml/serializer.hpp"
+
+namespace parley {
+namespace {
+
+namespace asio = boost::asio;
+
+// The hourly expiry pass. Shared with its coroutine so that a stopped module
+// never leaves the coroutine pointing at freed memory.
+struct Expiry {
+  Expiry(asio::any_io_executor ex, BlockingPool& p, storage::OfflineStore& s,
+         std::chrono::seconds r, std::shared_ptr<spdlog::logger> l)
+      : timer(std::move(ex)), pool(p), store(s), retention(r), log(std::move(l)) {}
+  asio::steady_timer timer;
+  BlockingPool& pool;
+  storage::OfflineStore& store;
+  std::chrono::seconds retention;
+  std::shared_ptr<spdlog::logger> log;
+  std::atomic<bool> stopped{false};
+};
+
+constexpr std::chrono::hours kExpiryInterval{1};
+
+asio::awaitable<void> expiry_loop(std::shared_ptr<Expiry> e) {
+  while (!e->stopped) {
+    try {
+      const auto cutoff = storage::Clock::now() - e->retention;
+      Expiry* self = e.get();
+      const size_t n = co_await e->pool.run([self, &cutoff] { return self->store.expire(cutoff); });
+      if (n) e->log->info("expired {} offline message(s)", n);
+    } catch (const std::exception& ex) {
+      e->log->warn("offline expiry failed: {}", ex.what());
+    }
+    if (e->stopped) co_return;
+    e->timer.expires_after(kExpiryInterval);
+    boost::system::error_code ec;
+    co_await e->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
+class OfflineModule final : public Module {
+ public:
+  static ModuleInfo info() {
+    return {"offline", "Stores messages for accounts that are offline and delivers them at login",
+            {"XEP-0160", "XEP-0203", "XEP-0334"}, true};
+  }
+  static void declare_options(config::OptionSchema& s) {
+    s.add_int("quota", 1000, 0, 1000000,
+              "Messages kept per account; 0 = unlimited. Over quota, new messages are bounced "
+              "to the sender with <service-unavailable/>.");
+    s.add_int("retention_days", 30, 0, 36500,
+              "Days an offline message is kept before it is deleted unread; 0 = keep forever.");
+  }
+
+  ~OfflineModule() override { stop(); }
+
+  void start(ModuleContext& ctx) override {
+    ctx_ = &ctx;
+    quota_ = static_cast<size_t>(ctx.options().get_int("quota"));
+    ctx.add_feature("msgoffline");
+    ctx.on<MessageUndeliverable>(Stage::Deliver, [this](MessageUndeliverable& ev) {
+      return on_undeliverable(ev);
+    });
+    ctx.on<InitialPresenceSent>(Stage::Deliver, [this](InitialPresenceSent& ev) {
+      if (ev.session.priority() >= 0)
+        asio::co_spawn(ev.session.executor(), flush(ev.session.shared_from_this()), asio::detached);
+      return Flow::Continue;
+    });
+    const int64_t days = ctx.options().get_int("retention_days");
+    if (days > 0) {
+      expiry_ = std::make_shared<Expiry>(ctx.executor(), ctx.pool(), ctx.storage().offline(),
+                                         std::chrono::hours(24 * days),
+                                         ctx.log().clone("mod_offline_expiry@" + ctx.domain()));
+      asio::co_spawn(ctx.executor(), expiry_loop(expiry_), asio::detached);
+    }
+  }
+
+  void stop() override {
+    if (!expiry_) return;
+    expiry_->stopped = true;
+    asio::post(expiry_->timer.get_executor(), [e = expiry_] { e->timer.cancel(); });
+    expiry_.reset();
+  }
+
+ private:
+  Flow on_undeliverable(MessageUndeliverable& ev) {
+    switch (offline::classify(ev.stanza)) {
+      case offline::Decision::Refuse: return Flow::Continue;  // the router bounces it
+      case offline::Decision::Drop: return Flow::Stop;
+      case offline::Decision::Store: break;
+    }
+    xml::Element stamped = ev.stanza;
+    offline::stamp_delay(stamped, ctx_->domain(), xep0082_now());
+    // One lane per recipient keeps the order in which messages got here.
+    asio::co_spawn(ctx_->executor(),
+                   store(ev.to.bare(), ev.stanza, xml::serialize(stamped, ns::client)),
+                   asio::detached);
+    return Flow::Stop;
+  }
+
+  asio::awaitable<void> store(Jid owner, xml::Element original, std::string serialized) {
+    const std::string key = owner.bare_str();
+    bool stored = false;
+    try {
+      stored = co_await ctx_->pool().run_ordered(
+          key, [this, &owner, &serialized, quota = quota_] {
+            return ctx_->storage().offline().push({owner.domain(), owner.local()}, serialized,
+                                                  storage::Clock::now(), quota);
+          });
+    } catch (const std::exception& e) {
+      ctx_->log().warn("storing an offline message for {} failed: {}", key, e.what());
+      ctx_->router().bounce(original, {ErrorType::Wait, "internal-server-error",
+                                       "offline storage unavailable", {}});
+      co_return;
+    }
+    if (!stored) {
+      ctx_->router().bounce(original, {ErrorType::Cancel, "service-unavailable",
+                                       "the recipient's offline storage is full", {}});
+      co_return;
+    }
+    // A resource may have come online while this message was on its way to
+    // the store, after its own offline delivery ran: hand it over now.
+    auto entries = ctx_->router().sessions_of(owner);
+    std::erase_if(entries, [](const RouteEntry& e) { return !e.available || e.priority < 0; });
+    if (!entries.empty()) {
+      auto best = std::max_element(entries.begin(), entries.end(), [](auto& a, auto& b) {
+        return a.priority < b.priority;
+      });
+      asio::co_spawn(best->session->executor(), flush(best->session), asio::detached);
+    }
+  }
+
+  // Delivers the stored messages of the session's account to that session.
+  // One delivery per account at a time; a request during a delivery makes it
+  // run once more.
+  asio::awaitable<void> flush(SessionPtr session) {
+    const Jid owner = session->jid().bare();
+    const std::string key = owner.bare_str();
+    {
+      std::lock_guard lock(mutex_);
+      auto [it, inserted] = flushing_.try_emplace(key, false);
+      if (!inserted) {
+        it->second = true;
+        co_return;
+      }
+    }
+    for (;;) {
+      try {
+        co_await deliver(session, owner);
+      } catch (const std::exception& e) {
+        ctx_->log().warn("offline delivery to {} failed: {}", session->jid().str(), e.what());
+      }
+      std::lock_guard lock(mutex_);
+      auto it = flushing_.find(key);
+      if (!it->second) {
+        flushing_.erase(it);
+        co_return;
+      }
+      it->second = false;
+    }
+  }
+
+  asio::awaitable<void> deliver(const SessionPtr& session, const Jid& owner) {
+    const storage::AccountKey account{owner.domain(), owner.local()};
+    const std::string key = owner.bare_str();
+    auto messages = co_await ctx_->pool().run_ordered(
+        key, [this, &account] { return ctx_->storage().offline().peek(account); });
+    if (messages.empty()) co_return;
+    // Only to a session that is still there: otherwise they stay stored.
+    if (ctx_->router().find(session->jid()) != session) co_return;
+    for (const auto& m : messages) {
+      if (auto el = xml::parse_fragment(m.stanza_xml))
+        session->send(std::move(*el));
+      else
+        ctx_->log().warn("dropping unreadable offline message {} of {}", m.id, key);
+    }
+    const int64_t last = messages.back().id;
+    co_await ctx_->pool().run_ordered(
+        key, [this, &account, last] { ctx_->storage().offline().remove_up_to(account, last); });
+  }
+
+  ModuleContext* ctx_ = nullptr;
+  size_t quota_ = 0;
+  std::shared_ptr<Expiry> expiry_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, bool> flushing_;  // account -> run again
+};
+
+}  // namespace
+}  // namespace parley
+
+PARLEY_REGISTER_MODULE(parley::OfflineModule)

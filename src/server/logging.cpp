@@ -1,0 +1,27 @@
+#include "server/logging.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace parley {
+
+void setup_logging(const config::LogConfig& log) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (log.file.empty())
+    logger = spdlog::stderr_logger_mt("parley");
+  else
+    logger = spdlog::basic_logger_mt("parley", log.file);
+  if (log.format == "json")
+    // %v is escaped by spdlog's JSON-unaware formatter only as far as our own
+    // messages go: they never contain user-controlled quotes unescaped (%q).
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  else
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %n: %v");
+  logger->set_level(spdlog::level::from_str(log.level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace parley

@@ -1,0 +1,198 @@
+#include "server/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "server/account_directory.hpp"
+#include "server/admin.hpp"
+#include "xmpp/stream/c2s_session.hpp"
+
+namespace parley {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Server::Server(config::Config config) : config_(std::move(config)) {
+  std::filesystem::create_directories(config_.data_dir);
+  storage_ = storage::open_storage(config_.storage);
+  accounts_ = std::make_unique<StoreAccountDirectory>(*storage_);
+  const size_t db_threads = config_.storage.backend == "sqlite" ? 2 : std::max(2, config_.storage.pool_size);
+  pool_ = std::make_unique<BlockingPool>(db_threads);
+  size_t threads = config_.threads > 0 ? static_cast<size_t>(config_.threads)
+                                       : std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < threads; ++i) ios_.push_back(std::make_unique<asio::io_context>(1));
+  for (const auto& domain : config_.hosts) hosts_.emplace(domain, std::make_unique<Host>(domain, *this));
+  tls_ = std::make_unique<tls::TlsContexts>(config_.tls, config_.hosts, config_.data_dir);
+  throttle_ = std::make_unique<AuthThrottle>(
+      static_cast<size_t>(config_.limits.auth_failures_per_address_per_minute));
+  start_modules();
+}
+
+Server::~Server() {
+  modules_.clear();
+  for (auto& io : ios_) io->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+Host* Server::host(std::string_view domain) {
+  auto it = hosts_.find(domain);
+  return it == hosts_.end() ? nullptr : it->second.get();
+}
+
+std::vector<Host*> Server::hosts() {
+  std::vector<Host*> out;
+  for (auto& [d, h] : hosts_) out.push_back(h.get());
+  return out;
+}
+
+std::vector<std::string> Server::enabled_modules(const std::string& host) const {
+  std::vector<std::string> out;
+  for (const auto& m : modules_)
+    if (m.host == host) out.push_back(m.context->name());
+  return out;
+}
+
+void Server::start_modules() {
+  const auto& registry = ModuleRegistry::instance().all();
+  for (auto& [domain, host] : hosts_) {
+    for (const auto& [name, mc] : config_.modules) {
+      if (!mc.enabled) continue;
+      auto it = registry.find(name);
+      if (it == registry.end()) continue;
+      LoadedModule loaded{domain, it->second.create(),
+                          std::make_unique<ModuleContext>(*host, name, mc.options, *storage_)};
+      loaded.module->start(*loaded.context);
+      modules_.push_back(std::move(loaded));
+    }
+  }
+}
+
+void Server::start_listeners() {
+  std::ofstream ports(std::filesystem::path(config_.data_dir) / "ports", std::ios::trunc);
+  for (const auto& l : config_.listeners) {
+    auto acceptor = std::make_shared<tcp::acceptor>(*ios_.front());
+    tcp::endpoint ep(asio::ip::make_address(l.bind), l.port);
+    acceptor->open(ep.protocol());
+    acceptor->set_option(tcp::acceptor::reuse_address(true));
+    acceptor->bind(ep);
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    const uint16_t port = acceptor->local_endpoint().port();
+    spdlog::info("listening for {} on {}:{}", l.kind, l.bind, port);
+    ports << l.kind << ' ' << l.bind << ' ' << port << '\n';
+    acceptors_.emplace_back(l.kind, acceptor);
+    accept_loop(acceptor, l.kind == "c2s_direct_tls");
+  }
+}
+
+std::vector<std::pair<std::string, uint16_t>> Server::bound_ports() const {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  for (const auto& [kind, a] : acceptors_) {
+    boost::system::error_code ec;
+    auto ep = a->local_endpoint(ec);
+    if (!ec) out.emplace_back(kind, ep.port());
+  }
+  return out;
+}
+
+void Server::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool direct_tls) {
+  asio::co_spawn(
+      *ios_.front(),
+      [this, acceptor, direct_tls]() -> asio::awaitable<void> {
+        for (;;) {
+          auto& target = *ios_[next_io_++ % ios_.size()];
+          tcp::socket socket(target);
+          boost::system::error_code ec;
+          co_await acceptor->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) {
+            if (ec == asio::error::operation_aborted || stopping_) co_return;
+            spdlog::warn("accept failed: {}", ec.message());
+            // Out of descriptors and the like: back off instead of spinning.
+            asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+            co_await t.async_wait(asio::use_awaitable);
+            continue;
+          }
+          C2SOptions options{direct_tls, tls_->default_context_ptr(), throttle_.get()};
+          std::make_shared<C2SSession>(std::move(socket), *this, std::move(options))->start();
+        }
+      },
+      asio::detached);
+}
+
+int Server::run() {
+  start_listeners();
+  std::string socket_path = config_.admin_socket.empty()
+                                ? (std::filesystem::path(config_.data_dir) / "parleyctl.sock").string()
+                                : config_.admin_socket;
+  admin_ = std::make_unique<AdminServer>(*this, socket_path);
+  admin_->start();
+
+  signals_ = std::make_unique<asio::signal_set>(*ios_.front(), SIGTERM, SIGINT, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_signal;
+  on_signal = [this, &on_signal](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading");
+      reload();
+      signals_->async_wait(on_signal);
+    } else {
+      spdlog::info("signal {}: shutting down", sig);
+      stop();
+    }
+  };
+  signals_->async_wait(on_signal);
+
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& io : ios_) guards.push_back(asio::make_work_guard(*io));
+  for (size_t i = 1; i < ios_.size(); ++i) threads_.emplace_back([io = ios_[i].get()] { io->run(); });
+  spdlog::info("parleyd {} started for {} host(s) with {} I/O thread(s), storage {}",
+               PARLEY_VERSION, hosts_.size(), ios_.size(), storage_->backend_name());
+  ios_.front()->run();
+  guards.clear();
+  for (auto& io : ios_) io->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  pool_->stop();
+  storage_->flush();
+  spdlog::info("parleyd stopped");
+  return 0;
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(*ios_.front(), [this] {
+    for (auto& [kind, a] : acceptors_) {
+      boost::system::error_code ec;
+      a->close(ec);
+    }
+    if (admin_) admin_->stop();
+    if (signals_) signals_->cancel();
+    for (const auto& entry : router_.all_sessions())
+      entry.session->close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+    // Give the sessions a moment to flush their stream errors, then stop.
+    auto timer = std::make_shared<asio::steady_timer>(*ios_.front(), std::chrono::milliseconds(300));
+    timer->async_wait([this, timer](boost::system::error_code) {
+      for (auto& io : ios_) io->stop();
+    });
+  });
+}
+
+void Server::reload() {
+  try {
+    tls_->reload();
+    spdlog::info("certificates reloaded");
+  } catch (const std::exception& e) {
+    spdlog::error("reload failed, keeping the old certificates: {}", e.what());
+  }
+}
+
+}  // namespace parley

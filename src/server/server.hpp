@@ -1,0 +1,84 @@
+#pragma once
+// parleyd: owns the configuration, the store, the I/O threads (one io_context
+// per thread, sessions pinned to one), the hosts with their modules, the
+// listeners and the admin socket.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "storage/store.hpp"
+#include "xmpp/config.hpp"
+#include "xmpp/core.hpp"
+#include "xmpp/module.hpp"
+#include "xmpp/router.hpp"
+#include "xmpp/stream/auth_throttle.hpp"
+#include "xmpp/stream/tls.hpp"
+
+namespace parley {
+
+class AdminServer;
+
+class Server final : public ServerCore {
+ public:
+  explicit Server(config::Config config);
+  ~Server() override;
+
+  // Binds the listeners, starts the threads and blocks until stop().
+  int run();
+  // Graceful: every client gets <system-shutdown/>, storage is flushed.
+  void stop();
+  // SIGHUP: certificates and log level.
+  void reload();
+
+  // ServerCore
+  Router& router() override { return router_; }
+  Host* host(std::string_view domain) override;
+  std::vector<Host*> hosts() override;
+  BlockingPool& pool() override { return *pool_; }
+  const config::Config& config() const override { return config_; }
+  AccountDirectory& accounts() override { return *accounts_; }
+  boost::asio::any_io_executor service_executor() override { return ios_.front()->get_executor(); }
+  Counters& counters() override { return counters_; }
+  std::chrono::steady_clock::time_point started() const override { return started_; }
+
+  storage::Storage& storage() { return *storage_; }
+  std::vector<std::string> enabled_modules(const std::string& host) const;
+  // Bound listener ports (after run() started), "kind" -> port.
+  std::vector<std::pair<std::string, uint16_t>> bound_ports() const;
+
+ private:
+  void start_modules();
+  void start_listeners();
+  void accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor, bool direct_tls);
+
+  config::Config config_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<AccountDirectory> accounts_;
+  std::unique_ptr<BlockingPool> pool_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> ios_;
+  std::vector<std::thread> threads_;
+  std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts_;
+  struct LoadedModule {
+    std::string host;
+    std::unique_ptr<Module> module;
+    std::unique_ptr<ModuleContext> context;
+  };
+  std::vector<LoadedModule> modules_;
+  Router router_{*this};
+  Counters counters_;
+  std::unique_ptr<tls::TlsContexts> tls_;
+  std::unique_ptr<AuthThrottle> throttle_;
+  std::vector<std::pair<std::string, std::shared_ptr<boost::asio::ip::tcp::acceptor>>> acceptors_;
+  std::unique_ptr<boost::asio::signal_set> signals_;
+  std::unique_ptr<AdminServer> admin_;
+  std::atomic<size_t> next_io_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace parley

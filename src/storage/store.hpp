@@ -1,0 +1,150 @@
+#pragma once
+// Store interfaces. Every method is synchronous and thread-safe; callers run
+// them on the storage pool (storage/executor.hpp), never on an I/O thread.
+// Errors surface as StorageError (database down, disk full, ...); "not found"
+// is an empty optional, not an exception.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "xmpp/sasl/scram.hpp"
+
+namespace parley::storage {
+
+struct StorageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using Clock = std::chrono::system_clock;
+using Timestamp = Clock::time_point;
+
+// An account is identified by (domain, localpart), both already prepared.
+struct AccountKey {
+  std::string domain;
+  std::string user;
+  friend bool operator==(const AccountKey&, const AccountKey&) = default;
+};
+
+struct Account {
+  AccountKey key;
+  bool admin = false;
+  Timestamp created{};
+  std::vector<sasl::ScramCredential> credentials;  // one per hash
+};
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+  // False if the account already exists.
+  virtual bool create(const Account& account) = 0;
+  virtual std::optional<Account> get(const AccountKey& key) = 0;
+  virtual bool exists(const AccountKey& key) = 0;
+  // Replaces all credentials; false if no such account.
+  virtual bool set_credentials(const AccountKey& key,
+                               const std::vector<sasl::ScramCredential>& credentials) = 0;
+  virtual bool set_admin(const AccountKey& key, bool admin) = 0;
+  // Deletes the account and everything stored for it (roster, offline, keyval).
+  virtual bool remove(const AccountKey& key) = 0;
+  virtual std::vector<std::string> list(const std::string& domain) = 0;
+};
+
+enum class Subscription { None, To, From, Both, Remove };
+const char* to_string(Subscription s);
+std::optional<Subscription> subscription_from_string(std::string_view s);
+
+struct RosterItem {
+  std::string jid;  // bare, prepared
+  std::string name;
+  Subscription subscription = Subscription::None;
+  bool ask_out = false;   // "Pending Out": we sent subscribe, no answer yet
+  bool approved = false;  // pre-approval (RFC 6121 §3.4)
+  std::vector<std::string> groups;
+  friend bool operator==(const RosterItem&, const RosterItem&) = default;
+};
+
+struct Roster {
+  std::vector<RosterItem> items;
+  uint64_t version = 0;  // increases on every change (XEP-0237)
+};
+
+class RosterStore {
+ public:
+  virtual ~RosterStore() = default;
+  virtual Roster get(const AccountKey& owner) = 0;
+  virtual std::optional<RosterItem> get_item(const AccountKey& owner, const std::string& jid) = 0;
+  // Inserts or replaces; returns the new roster version.
+  virtual uint64_t put_item(const AccountKey& owner, const RosterItem& item) = 0;
+  // Returns the new roster version, or nullopt if there was no such item.
+  virtual std::optional<uint64_t> remove_item(const AccountKey& owner, const std::string& jid) = 0;
+
+  // Inbound subscription requests awaiting the user's decision ("Pending In"),
+  // kept across restarts with the original presence stanza (serialized XML).
+  virtual void put_pending_in(const AccountKey& owner, const std::string& from_jid,
+                              const std::string& stanza_xml) = 0;
+  virtual void remove_pending_in(const AccountKey& owner, const std::string& from_jid) = 0;
+  // (from_jid, stanza_xml) pairs, oldest first.
+  virtual std::vector<std::pair<std::string, std::string>> pending_in(const AccountKey& owner) = 0;
+};
+
+struct OfflineMessage {
+  int64_t id = 0;
+  Timestamp stored{};
+  std::string stanza_xml;
+};
+
+class OfflineStore {
+ public:
+  virtual ~OfflineStore() = default;
+  // Appends; false if the user already has `quota` messages (0 = unlimited).
+  virtual bool push(const AccountKey& owner, const std::string& stanza_xml, Timestamp stored,
+                    size_t quota) = 0;
+  // All messages, oldest first, without removing them.
+  virtual std::vector<OfflineMessage> peek(const AccountKey& owner) = 0;
+  // Removes messages with id <= up_to_id (after they reached the client).
+  virtual void remove_up_to(const AccountKey& owner, int64_t up_to_id) = 0;
+  virtual size_t count(const AccountKey& owner) = 0;
+  // Deletes messages stored before `cutoff`; returns how many.
+  virtual size_t expire(Timestamp cutoff) = 0;
+};
+
+// Small per-account documents: vCard, private XML, last activity, ...
+// `store` names the kind ("vcard", "private"), `key` the item within it.
+class KeyValueStore {
+ public:
+  virtual ~KeyValueStore() = default;
+  virtual std::optional<std::string> get(const AccountKey& owner, const std::string& store,
+                                         const std::string& key) = 0;
+  virtual void put(const AccountKey& owner, const std::string& store, const std::string& key,
+                   const std::string& value) = 0;
+  virtual void remove(const AccountKey& owner, const std::string& store,
+                      const std::string& key) = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  virtual AccountStore& accounts() = 0;
+  virtual RosterStore& roster() = 0;
+  virtual OfflineStore& offline() = 0;
+  virtual KeyValueStore& keyval() = 0;
+  virtual std::string backend_name() const = 0;  // "sqlite" / "postgresql"
+  virtual int schema_version() = 0;
+  // Flushes and checkpoints (SQLite WAL checkpoint); called on shutdown.
+  virtual void flush() = 0;
+};
+
+struct StorageConfig {
+  std::string backend = "sqlite";     // "sqlite" | "postgresql"
+  std::string sqlite_path;            // file path for SQLite
+  std::string postgresql_uri;         // libpq connection string
+  int pool_size = 4;                  // PostgreSQL connections
+};
+
+// Opens the backend and applies pending migrations. Throws StorageError.
+std::unique_ptr<Storage> open_storage(const StorageConfig& config);
+
+}  // namespace parley::storage

@@ -1,0 +1,138 @@
+#pragma once
+// The typed hook events. Each struct is one hook point; see docs/hooks.md for
+// when each fires and which orderings modules rely on.
+#include <functional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "xmpp/jid.hpp"
+#include "xmpp/session.hpp"
+#include "xmpp/xml/element.hpp"
+
+namespace parley {
+
+class Host;
+
+// A stanza from a client, after `from` was stamped, before anything else.
+// Stop = consumed (the handler answered or dropped it).
+struct StanzaFromClient {
+  Session& session;
+  xml::Element& stanza;
+};
+
+// Presence from a client with no 'to': broadcast to subscribers (presence module).
+struct PresenceBroadcast {
+  Session& session;
+  xml::Element& stanza;
+};
+
+// Presence from a client with a 'to': subscription handling and directed
+// presence, before the core routes it (Stop = do not route).
+struct OutboundPresence {
+  Session& session;
+  xml::Element& stanza;
+  const Jid& to;
+};
+
+// Inbound stanzas to a local account. `origin` is null for server-generated
+// or remote stanzas. Stop = handled; otherwise the core's default delivery
+// (RFC 6121 §8.5) runs.
+struct MessageToBare {
+  Host& host;
+  const Jid& to;
+  xml::Element& stanza;
+};
+struct MessageToFull {
+  Host& host;
+  const Jid& to;
+  xml::Element& stanza;
+};
+struct PresenceToBare {
+  Host& host;
+  const Jid& to;
+  xml::Element& stanza;
+};
+struct PresenceToFull {
+  Host& host;
+  const Jid& to;
+  xml::Element& stanza;
+};
+
+// A message to an existing account that no available resource could take
+// (offline storage). Stop = stored; Continue = dropped (no offline module).
+struct MessageUndeliverable {
+  Host& host;
+  const Jid& to;  // bare
+  xml::Element& stanza;
+};
+
+// A message about to be written to a session (carbons, filters).
+struct StanzaToClient {
+  Session& session;
+  xml::Element& stanza;
+};
+
+// Resource bound / session gone (after an unavailable presence was handled).
+struct SessionBound {
+  Session& session;
+};
+struct SessionClosed {
+  Session& session;
+};
+
+// The session's first available presence was broadcast (offline delivery).
+struct InitialPresenceSent {
+  Session& session;
+};
+
+// Stream features offered after authentication (module features such as
+// roster versioning add children to `features`).
+struct StreamFeaturesAuthenticated {
+  Session& session;
+  xml::Element& features;
+};
+
+// disco#info on an entity other than the host itself (an account, a node).
+// Handlers add identities/features to `query` and set `handled`.
+struct DiscoInfoQuery {
+  Host& host;
+  const Jid& from;
+  const Jid& to;
+  const std::string& node;
+  xml::Element& query;
+  bool handled = false;
+};
+struct DiscoItemsQuery {
+  Host& host;
+  const Jid& from;
+  const Jid& to;
+  const std::string& node;
+  xml::Element& query;
+  bool handled = false;
+};
+
+// An account was deleted (parleyctl user del, in-band cancel): modules drop
+// per-account state; the store has already removed the rows.
+struct AccountDeleted {
+  Host& host;
+  const Jid& account;
+};
+
+// An <iq/> with a jabber:iq:register child on a stream that has not
+// authenticated yet (in-band registration, XEP-0077), fired on the session's
+// thread once TLS is active (or not required). A handler that takes it sets
+// `handled` and answers exactly once through `reply` (thread-safe, may be
+// called later from a coroutine on `executor`). Unhandled: the stream is
+// closed with <not-authorized/>. The session has no JID yet; use
+// session.remote_address() for per-address policy.
+struct UnauthenticatedIq {
+  Session& session;
+  const std::string& host;
+  xml::Element& stanza;
+  boost::asio::any_io_executor executor;
+  std::function<void(xml::Element)> reply;
+  bool handled = false;
+};
+
+}  // namespace parley

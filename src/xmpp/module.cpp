@@ -1,0 +1,63 @@
+#include "xmpp/module.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace parley {
+
+ModuleRegistry& ModuleRegistry::instance() {
+  static ModuleRegistry registry;
+  return registry;
+}
+
+bool ModuleRegistry::add(ModuleFactory factory) {
+  const std::string name = factory.info.name;
+  if (!factories_.emplace(name, std::move(factory)).second)
+    throw std::logic_error("module registered twice: " + name);
+  return true;
+}
+
+std::map<std::string, config::OptionSchema> ModuleRegistry::schemas() const {
+  std::map<std::string, config::OptionSchema> out;
+  for (const auto& [name, f] : factories_) f.declare_options(out[name]);
+  return out;
+}
+
+std::vector<std::string> ModuleRegistry::enabled_by_default() const {
+  std::vector<std::string> out;
+  for (const auto& [name, f] : factories_)
+    if (f.info.enabled_by_default) out.push_back(name);
+  return out;
+}
+
+ModuleContext::ModuleContext(Host& host, std::string name, const config::OptionValues& options,
+                             storage::Storage& storage)
+    : host_(host), name_(std::move(name)), options_(options), storage_(storage) {
+  logger_ = spdlog::default_logger()->clone("mod_" + name_ + "@" + host.domain());
+}
+
+ModuleContext::~ModuleContext() {
+  for (HookId id : hooks_) host_.hooks().remove(id);
+  for (const auto& k : iqs_) host_.iq().remove(k.type, k.scopes, k.element, k.xmlns);
+  for (const auto& f : features_) host_.disco().remove_feature(f);
+  for (const auto& i : identities_) host_.disco().remove_identity(i);
+}
+
+void ModuleContext::on_iq(IqType type, IqScope scopes, std::string element, std::string xmlns,
+                          IqHandler handler) {
+  host_.iq().add(type, scopes, element, xmlns, std::move(handler));
+  iqs_.push_back(IqKey{type, scopes, std::move(element), std::move(xmlns)});
+}
+
+void ModuleContext::add_feature(std::string var) {
+  host_.disco().add_feature(var);
+  features_.push_back(std::move(var));
+}
+
+void ModuleContext::add_identity(DiscoIdentity identity) {
+  host_.disco().add_identity(identity);
+  identities_.push_back(std::move(identity));
+}
+
+}  // namespace parley

@@ -1,0 +1,301 @@
+#include "xmpp/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "xmpp/core.hpp"
+#include "xmpp/events.hpp"
+#include "xmpp/host.hpp"
+#include "xmpp/iq.hpp"
+#include "xmpp/stanza.hpp"
+
+namespace parley {
+
+namespace asio = boost::asio;
+
+Router::Shard& Router::shard_for(const std::string& bare) const {
+  return shards_[std::hash<std::string>{}(bare) % kShards];
+}
+
+Router::BindResult Router::bind(const SessionPtr& session, size_t max_resources,
+                                SessionPtr& replaced) {
+  const std::string bare = session->jid().bare_str();
+  Shard& shard = shard_for(bare);
+  std::lock_guard lock(shard.mutex);
+  auto& list = shard.by_bare[bare];
+  for (auto& entry : list) {
+    if (entry.session->jid() == session->jid()) {
+      replaced = entry.session;
+      entry = RouteEntry{session, 0, false, false, nullptr};
+      return BindResult::Replaced;
+    }
+  }
+  if (max_resources && list.size() >= max_resources) {
+    if (list.empty()) shard.by_bare.erase(bare);
+    return BindResult::TooManyResources;
+  }
+  list.push_back(RouteEntry{session, 0, false, false, nullptr});
+  return BindResult::Ok;
+}
+
+void Router::unbind(const Session& session) {
+  const std::string bare = session.jid().bare_str();
+  Shard& shard = shard_for(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(bare);
+  if (it == shard.by_bare.end()) return;
+  std::erase_if(it->second, [&](const RouteEntry& e) { return e.session.get() == &session; });
+  if (it->second.empty()) shard.by_bare.erase(it);
+}
+
+void Router::update_presence(const Session& session, std::shared_ptr<const xml::Element> presence) {
+  const std::string bare = session.jid().bare_str();
+  Shard& shard = shard_for(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(bare);
+  if (it == shard.by_bare.end()) return;
+  for (auto& e : it->second)
+    if (e.session.get() == &session) {
+      e.available = session.available();
+      e.priority = session.priority();
+      e.presence = std::move(presence);
+    }
+}
+
+void Router::set_interested(const Session& session, bool interested) {
+  const std::string bare = session.jid().bare_str();
+  Shard& shard = shard_for(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(bare);
+  if (it == shard.by_bare.end()) return;
+  for (auto& e : it->second)
+    if (e.session.get() == &session) e.interested = interested;
+}
+
+std::vector<RouteEntry> Router::sessions_of(const Jid& bare) const {
+  const std::string key = bare.bare_str();
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(key);
+  if (it == shard.by_bare.end()) return {};
+  return it->second;
+}
+
+SessionPtr Router::find(const Jid& full) const {
+  const std::string key = full.bare_str();
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(key);
+  if (it == shard.by_bare.end()) return nullptr;
+  for (const auto& e : it->second)
+    if (e.session->jid() == full) return e.session;
+  return nullptr;
+}
+
+std::vector<RouteEntry> Router::all_sessions() const {
+  std::vector<RouteEntry> out;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [bare, list] : shard.by_bare) out.insert(out.end(), list.begin(), list.end());
+  }
+  return out;
+}
+
+size_t Router::session_count() const {
+  size_t n = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [bare, list] : shard.by_bare) n += list.size();
+  }
+  return n;
+}
+
+void Router::bounce(const xml::Element& stanza, const StanzaError& error) {
+  if (is_error(stanza)) return;  // never answer an error with an error
+  if (!stanza.has_attr("from")) return;
+  route(error_reply(stanza, error));
+}
+
+void Router::route(xml::Element stanza, SessionPtr origin) {
+  std::optional<Jid> to = attr_jid(stanza, "to");
+  if (!to) {
+    bounce(stanza, StanzaError::jid_malformed());
+    return;
+  }
+  Host* host = core_.host(to->domain());
+  if (!host) {
+    if (remote_)
+      remote_(std::move(stanza));
+    else
+      bounce(stanza, StanzaError::remote_server_not_found());
+    return;
+  }
+  switch (stanza_kind(stanza)) {
+    case StanzaKind::Message: route_message(*host, *to, std::move(stanza), std::move(origin)); break;
+    case StanzaKind::Presence: route_presence(*host, *to, std::move(stanza), std::move(origin)); break;
+    case StanzaKind::Iq: route_iq(*host, *to, std::move(stanza), std::move(origin)); break;
+    case StanzaKind::Other: break;
+  }
+}
+
+// RFC 6121 §8.5.2 (bare JID) and §8.5.3 (full JID) for local accounts.
+void Router::route_message(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin) {
+  if (to.is_domain()) return;  // messages to the server itself: nothing handles them yet
+  if (to.is_full()) {
+    MessageToFull event{host, to, stanza};
+    if (host.hooks().run(event) == Flow::Stop) return;
+    if (SessionPtr target = find(to)) {
+      target->send(std::move(stanza));
+      return;
+    }
+    const std::string type = stanza.attr_or("type", "normal");
+    if (type == "error") return;
+    if (type == "groupchat") {
+      bounce(stanza, StanzaError::service_unavailable());
+      return;
+    }
+    // chat, normal, headline: treat as addressed to the bare JID (§8.5.3.2.1).
+  }
+  deliver_message_to_bare(host, to.bare(), std::move(stanza), std::move(origin));
+}
+
+void Router::deliver_message_to_bare(Host& host, const Jid& bare, xml::Element stanza,
+                                     SessionPtr origin) {
+  MessageToBare event{host, bare, stanza};
+  if (host.hooks().run(event) == Flow::Stop) return;
+  const std::string type = stanza.attr_or("type", "normal");
+  if (type == "error") return;
+  if (type == "groupchat") {
+    bounce(stanza, StanzaError::service_unavailable());
+    return;
+  }
+  auto entries = sessions_of(bare);
+  std::erase_if(entries, [](const RouteEntry& e) { return !e.available || e.priority < 0; });
+  if (type == "normal" && !entries.empty()) {
+    // Highest priority only (ties all get it).
+    int top = std::max_element(entries.begin(), entries.end(), [](auto& a, auto& b) {
+                return a.priority < b.priority;
+              })->priority;
+    std::erase_if(entries, [top](const RouteEntry& e) { return e.priority != top; });
+  }
+  if (entries.empty()) {
+    if (type == "headline") return;
+    undeliverable(host, bare, std::move(stanza), std::move(origin));
+    return;
+  }
+  for (size_t i = 0; i + 1 < entries.size(); ++i) entries[i].session->send(stanza);
+  entries.back().session->send(std::move(stanza));
+}
+
+void Router::undeliverable(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin) {
+  auto executor = origin ? origin->executor() : core_.service_executor();
+  // Existence check and the offline hook run in the recipient's ordered lane,
+  // so messages keep their order on their way to storage.
+  asio::co_spawn(
+      executor,
+      [this, &host, bare, stanza = std::move(stanza)]() mutable -> asio::awaitable<void> {
+        bool exists = false;
+        try {
+          exists = co_await core_.pool().run_ordered(
+              bare.bare_str(), [this, &bare] { return core_.accounts().exists(bare); });
+        } catch (const std::exception& e) {
+          spdlog::warn("account lookup for {} failed: {}", bare.bare_str(), e.what());
+          bounce(stanza, StanzaError{ErrorType::Wait, "internal-server-error",
+                                     "storage unavailable", {}});
+          co_return;
+        }
+        if (!exists) {
+          bounce(stanza, StanzaError::service_unavailable());
+          co_return;
+        }
+        MessageUndeliverable event{host, bare, stanza};
+        if (host.hooks().run(event) == Flow::Continue)
+          bounce(stanza, StanzaError::service_unavailable());
+      },
+      asio::detached);
+}
+
+void Router::route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr) {
+  if (to.is_domain()) return;
+  const std::string type = stanza.attr_or("type");
+  const bool subscription = type == "subscribe" || type == "subscribed" ||
+                            type == "unsubscribe" || type == "unsubscribed";
+  if (to.is_full() && !subscription) {
+    PresenceToFull event{host, to, stanza};
+    if (host.hooks().run(event) == Flow::Stop) return;
+    if (type == "probe") return;  // probes are the presence module's business
+    if (SessionPtr target = find(to)) target->send(std::move(stanza));
+    return;
+  }
+  // Subscription stanzas are always processed against the bare JID (§3).
+  const Jid bare = to.bare();
+  PresenceToBare event{host, bare, stanza};
+  if (host.hooks().run(event) == Flow::Stop) return;
+  if (subscription || type == "probe" || type == "error") return;
+  // Directed available/unavailable presence to a bare JID: every available resource.
+  for (const auto& e : sessions_of(bare))
+    if (e.available) e.session->send(stanza);
+}
+
+void Router::route_iq(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin) {
+  const std::string type = stanza.attr_or("type");
+  if (type == "result" || type == "error") {
+    if (to.is_full())
+      if (SessionPtr target = find(to)) target->send(std::move(stanza));
+    return;  // responses to the server itself need no answer
+  }
+  if (type != "get" && type != "set") {
+    bounce(stanza, StanzaError::bad_request("iq type must be get, set, result or error"));
+    return;
+  }
+  if (to.is_full()) {
+    if (SessionPtr target = find(to))
+      target->send(std::move(stanza));
+    else
+      bounce(stanza, StanzaError::service_unavailable());
+    return;
+  }
+  if (stanza.element_count() != 1) {
+    bounce(stanza, StanzaError::bad_request("an iq get or set has exactly one child"));
+    return;
+  }
+  std::optional<Jid> from = attr_jid(stanza, "from");
+  if (!from) return;
+  IqScope scope = to.is_domain()                ? IqScope::Host
+                  : from->bare() == to.bare() ? IqScope::Self
+                                                : IqScope::Bare;
+  const xml::Element& payload = *stanza.element_children().front();
+  const IqHandler* handler = host.iq().find(type == "get" ? IqType::Get : IqType::Set, scope,
+                                            payload.name(), payload.xmlns());
+  if (!handler) {
+    bounce(stanza, StanzaError::service_unavailable());
+    return;
+  }
+  auto executor = origin ? origin->executor() : core_.service_executor();
+  IqRequest request{std::move(stanza), *from, to, scope, std::move(origin)};
+  asio::co_spawn(
+      executor,
+      [this, h = *handler, request = std::move(request)]() mutable -> asio::awaitable<void> {
+        xml::Element original = request.stanza;
+        IqResult result;
+        try {
+          result = co_await h(std::move(request));
+        } catch (const std::exception& e) {
+          spdlog::error("iq handler for {} failed: {}", original.attr_or("to"), e.what());
+          result = IqResult::fail({ErrorType::Wait, "internal-server-error", {}, {}});
+        }
+        if (result.error) {
+          route(error_reply(original, *result.error));
+          co_return;
+        }
+        xml::Element reply = iq_result(original);
+        if (result.payload) reply.add_child(std::move(*result.payload));
+        route(std::move(reply));
+      },
+      asio::detached);
+}
+
+}  // namespace parley

@@ -1,0 +1,75 @@
+#pragma once
+// The local session table and the RFC 6121 §8 delivery rules. The table is
+// sharded by bare JID; no lock is held while a stanza is processed, and a
+// stanza for a session on another thread is posted to that thread.
+#include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "xmpp/jid.hpp"
+#include "xmpp/session.hpp"
+#include "xmpp/xml/element.hpp"
+
+namespace parley {
+
+class ServerCore;
+class Host;
+struct StanzaError;
+
+struct RouteEntry {
+  SessionPtr session;
+  int priority = 0;
+  bool available = false;
+  bool interested = false;
+  std::shared_ptr<const xml::Element> presence;  // last broadcast presence
+};
+
+class Router {
+ public:
+  explicit Router(ServerCore& core) : core_(core) {}
+
+  enum class BindResult { Ok, Replaced, TooManyResources };
+  // Adds a bound session. A session with the same full JID is replaced and
+  // returned in `replaced` (the caller closes it with <conflict/>).
+  BindResult bind(const SessionPtr& session, size_t max_resources, SessionPtr& replaced);
+  void unbind(const Session& session);
+  void update_presence(const Session& session, std::shared_ptr<const xml::Element> presence);
+  void set_interested(const Session& session, bool interested);
+
+  std::vector<RouteEntry> sessions_of(const Jid& bare) const;
+  SessionPtr find(const Jid& full) const;
+  std::vector<RouteEntry> all_sessions() const;
+  size_t session_count() const;
+
+  // Routes a stanza whose `from` is already stamped. `origin` is the local
+  // session that sent it, if any. Callable from any thread.
+  void route(xml::Element stanza, SessionPtr origin = nullptr);
+  // Sends an error reply for `stanza` unless it is itself an error.
+  void bounce(const xml::Element& stanza, const StanzaError& error);
+  // Delivery to non-local domains (s2s, cluster). Default: remote-server-not-found.
+  void set_remote_route(std::function<void(xml::Element)> route) { remote_ = std::move(route); }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, std::vector<RouteEntry>> by_bare;
+  };
+  Shard& shard_for(const std::string& bare) const;
+
+  void route_message(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  void route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  void route_iq(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  void deliver_message_to_bare(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  void undeliverable(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+
+  ServerCore& core_;
+  mutable std::array<Shard, kShards> shards_;
+  std::function<void(xml::Element)> remote_;
+};
+
+}  // namespace parley

@@ -1,0 +1,106 @@
+#pragma once
+// What modules see of a client session. A session lives on one I/O thread for
+// its whole life; everything but send() and the read-only identity must be
+// called on that thread (executor()).
+#include <boost/asio/any_io_executor.hpp>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <typeindex>
+#include <unordered_map>
+
+#include "xmpp/jid.hpp"
+#include "xmpp/xml/element.hpp"
+
+namespace parley {
+
+class Host;
+
+// RFC 6120 §4.9.3 stream error conditions the server sends.
+enum class StreamErrorCondition {
+  BadFormat,
+  Conflict,
+  ConnectionTimeout,
+  HostUnknown,
+  ImproperAddressing,
+  InternalServerError,
+  InvalidFrom,
+  InvalidNamespace,
+  InvalidXml,
+  NotAuthorized,
+  NotWellFormed,
+  PolicyViolation,
+  ResourceConstraint,
+  RestrictedXml,
+  SystemShutdown,
+  UndefinedCondition,
+  UnsupportedEncoding,
+  UnsupportedStanzaType,
+  UnsupportedVersion,
+};
+std::string_view to_string(StreamErrorCondition c);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  virtual ~Session() = default;
+
+  uint64_t id() const { return id_; }
+  // The bound full JID; empty until resource binding.
+  const Jid& jid() const { return jid_; }
+  Host& host() const { return *host_; }
+  const std::string& remote_address() const { return remote_address_; }
+  bool secure() const { return secure_; }
+
+  // Thread-safe: queues the stanza for writing on the session's thread.
+  virtual void send(xml::Element stanza) = 0;
+  // Thread-safe: sends a stream error and closes the stream.
+  virtual void close(StreamErrorCondition condition, std::string text = {}) = 0;
+  virtual boost::asio::any_io_executor executor() = 0;
+
+  // Presence state (RFC 6121 §4): set by the presence module on the session's
+  // thread; mirrored into the router for delivery decisions from other threads.
+  bool available() const { return available_; }
+  int priority() const { return priority_; }
+  bool interested() const { return interested_; }  // requested the roster
+  bool initial_presence_sent() const { return initial_presence_sent_; }
+  void set_interested(bool v) { interested_ = v; }
+  void mark_initial_presence() { initial_presence_sent_ = true; }
+  // Presence module: availability and priority of this resource (RFC 6121 §4.7.2.3).
+  void set_presence_state(bool available, int priority) {
+    available_ = available;
+    priority_ = priority;
+  }
+
+  // Typed per-session module state: session.slot<CarbonsState>().
+  template <class T>
+  T& slot() {
+    auto& p = slots_[std::type_index(typeid(T))];
+    if (!p) p = std::make_shared<T>();
+    return *static_cast<T*>(p.get());
+  }
+  template <class T>
+  T* find_slot() {
+    auto it = slots_.find(std::type_index(typeid(T)));
+    return it == slots_.end() ? nullptr : static_cast<T*>(it->second.get());
+  }
+
+ protected:
+  friend class Router;
+  uint64_t id_ = 0;
+  Jid jid_;
+  Host* host_ = nullptr;
+  std::string remote_address_;
+  bool secure_ = false;
+  bool available_ = false;
+  int priority_ = 0;
+  bool interested_ = false;
+  bool initial_presence_sent_ = false;
+
+ private:
+  std::unordered_map<std::type_index, std::shared_ptr<void>> slots_;
+};
+
+using SessionPtr = std::shared_ptr<Session>;
+
+}  // namespace parley

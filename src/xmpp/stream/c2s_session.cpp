@@ -1,0 +1,719 @@
+#include "xmpp/stream/c2s_session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "xmpp/events.hpp"
+#include "xmpp/host.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/router.hpp"
+#include "xmpp/stanza.hpp"
+#include "xmpp/stream/tls.hpp"
+#include "xmpp/xml/serializer.hpp"
+
+namespace parley {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+std::atomic<uint64_t> next_session_id{1};
+
+StreamErrorCondition condition_for(xml::ParseError e) {
+  switch (e) {
+    case xml::ParseError::RestrictedXml: return StreamErrorCondition::RestrictedXml;
+    case xml::ParseError::PolicyViolation: return StreamErrorCondition::PolicyViolation;
+    case xml::ParseError::InvalidNamespace: return StreamErrorCondition::InvalidNamespace;
+    case xml::ParseError::BadFormat: return StreamErrorCondition::BadFormat;
+    default: return StreamErrorCondition::NotWellFormed;
+  }
+}
+
+// The stream header is the one piece of output that is an open tag, so it
+// cannot come from the element serializer; every value is escaped.
+std::string stream_header(std::string_view from, std::string_view id) {
+  std::string out = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en'";
+  if (!from.empty()) {
+    out += " from='";
+    xml::escape_to(out, from);
+    out += "'";
+  }
+  out += " id='";
+  xml::escape_to(out, id);
+  out += "'>";
+  return out;
+}
+
+xml::Element sasl_element(std::string name, std::string_view data) {
+  xml::Element el(std::move(name), std::string(ns::sasl));
+  if (!data.empty()) el.add_text(sasl::base64_encode(data));
+  return el;
+}
+
+}  // namespace
+
+C2SSession::C2SSession(tcp::socket socket, ServerCore& core, C2SOptions options)
+    : core_(core),
+      options_(std::move(options)),
+      executor_(socket.get_executor()),
+      stream_(std::move(socket), *options_.tls),
+      deadline_(executor_) {
+  id_ = next_session_id++;
+  boost::system::error_code ec;
+  auto ep = stream_.next_layer().remote_endpoint(ec);
+  remote_address_ = ec ? "unknown" : ep.address().to_string();
+  stream_.next_layer().set_option(tcp::no_delay(true), ec);
+}
+
+C2SSession::~C2SSession() = default;
+
+xml::ParserLimits C2SSession::current_limits() const {
+  const auto& l = core_.config().limits;
+  xml::ParserLimits limits;
+  limits.max_depth = static_cast<size_t>(l.max_depth);
+  limits.max_attributes = static_cast<size_t>(l.max_attributes);
+  if (authenticated_) {
+    limits.max_stanza_bytes = static_cast<size_t>(l.max_stanza_bytes);
+    limits.max_stanza_elements = 0;
+  } else {
+    limits.max_stanza_bytes = static_cast<size_t>(l.preauth_max_stanza_bytes);
+    limits.max_stanza_elements = static_cast<size_t>(l.preauth_max_stanza_elements);
+  }
+  return limits;
+}
+
+void C2SSession::new_parser() {
+  parser_ = std::make_unique<xml::StreamParser>(
+      current_limits(),
+      xml::StreamParser::Handler{
+          [this](const xml::StreamHeader& h) { events_.push_back(OpenEvent{h}); },
+          [this](xml::Element&& el) {
+            events_.push_back(std::move(el));
+            // Before authentication, stop after every element: SASL success
+            // and STARTTLS change how the following bytes must be read.
+            if (!authenticated_ || !bound_) parser_->stop();
+          },
+          [this] { events_.push_back(CloseEvent{}); }});
+  stream_open_ = false;
+}
+
+void C2SSession::start() {
+  auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
+  core_.counters().connections_accepted++;
+  deadline_.expires_after(
+      std::chrono::seconds(core_.config().limits.unauthenticated_timeout_seconds));
+  deadline_.async_wait([weak = std::weak_ptr<C2SSession>(self)](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock(); s && !s->authenticated_)
+      s->close(StreamErrorCondition::ConnectionTimeout, "authentication took too long");
+  });
+  asio::co_spawn(
+      executor_, [self]() -> asio::awaitable<void> { co_await self->read_loop(); },
+      asio::detached);
+}
+
+asio::awaitable<void> C2SSession::read_loop() {
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  if (options_.direct_tls) {
+    co_await stream_.async_handshake(asio::ssl::stream_base::server,
+                                     asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      spdlog::debug("c2s {} TLS handshake failed: {}", remote_address_, ec.message());
+      cleanup();
+      co_return;
+    }
+    tls_active_ = secure_ = true;
+  }
+  new_parser();
+  std::array<char, 8192> buffer;
+  while (!closed_) {
+    size_t n = tls_active_
+                   ? co_await stream_.async_read_some(asio::buffer(buffer),
+                                                      asio::redirect_error(use_awaitable, ec))
+                   : co_await stream_.next_layer().async_read_some(
+                         asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    std::string_view data(buffer.data(), n);
+    while (!data.empty() && !closing_) {
+      auto result = parser_->feed(data);
+      data.remove_prefix(std::min(result.consumed, data.size()));
+      while (!events_.empty() && !closing_) {
+        Event ev = std::move(events_.front());
+        events_.pop_front();
+        co_await process(std::move(ev));
+      }
+      if (closing_) break;
+      if (result.error != xml::ParseError::None) {
+        close(condition_for(result.error));
+        break;
+      }
+      if (starttls_pending_) {
+        // Anything pipelined after <starttls/> was sent in plaintext and is
+        // discarded (STARTTLS command injection).
+        starttls_pending_ = false;
+        data = {};
+        co_await stream_.async_handshake(asio::ssl::stream_base::server,
+                                         asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+          closing_ = closed_ = true;
+          break;
+        }
+        tls_active_ = secure_ = true;
+        new_parser();
+      } else if (restart_pending_) {
+        restart_pending_ = false;
+        new_parser();  // the rest of `data` belongs to the new stream
+      } else if (!result.stopped) {
+        break;
+      }
+    }
+  }
+  cleanup();
+  boost::system::error_code ignored;
+  stream_.next_layer().close(ignored);
+}
+
+asio::awaitable<void> C2SSession::process(Event event) {
+  if (auto* open = std::get_if<OpenEvent>(&event)) {
+    co_await on_stream_open(open->header);
+  } else if (auto* el = std::get_if<xml::Element>(&event)) {
+    co_await on_element(std::move(*el));
+  } else {
+    // The client closed its stream: close ours (RFC 6120 §4.4).
+    if (!closing_) {
+      closing_ = true;
+      write_raw("</stream:stream>");
+    }
+  }
+}
+
+asio::awaitable<void> C2SSession::on_stream_open(const xml::StreamHeader& header) {
+  const std::string to = header.attributes.attr_or("to");
+  const std::optional<std::string> domain = Jid::prep_domain(to);
+  const bool known_host = domain && core_.host(*domain) != nullptr;
+  if (!header_sent_) {
+    write_raw(stream_header(known_host ? *domain : core_.config().hosts.front(), random_id(16)));
+    header_sent_ = true;
+  } else {
+    write_raw(stream_header(known_host ? *domain : stream_host_, random_id(16)));
+  }
+  stream_open_ = true;
+  if (header.default_ns != ns::client) {
+    close(StreamErrorCondition::InvalidNamespace, "the default namespace must be jabber:client");
+    co_return;
+  }
+  const std::string version = header.attributes.attr_or("version");
+  if (version.empty() || version[0] < '1' || version.find('.') == std::string::npos) {
+    close(StreamErrorCondition::UnsupportedVersion, "XMPP 1.0 is required");
+    co_return;
+  }
+  if (!known_host) {
+    close(StreamErrorCondition::HostUnknown);
+    co_return;
+  }
+  if (!stream_host_.empty() && *domain != stream_host_) {
+    // A restart may not move an authenticated stream to another host.
+    close(StreamErrorCondition::NotAuthorized, "the stream host may not change");
+    co_return;
+  }
+  stream_host_ = *domain;
+  host_ = core_.host(stream_host_);
+  send_features();
+}
+
+bool C2SSession::mechanism_offered(const std::string& mechanism) {
+  const auto& allowed = core_.config().sasl_mechanisms;
+  if (std::find(allowed.begin(), allowed.end(), mechanism) == allowed.end()) return false;
+  if (mechanism == "PLAIN") return tls_active_;
+  if (mechanism.ends_with("-PLUS"))
+    return tls_active_ && !tls::channel_bindings(stream_.native_handle()).empty();
+  return true;
+}
+
+void C2SSession::send_features() {
+  xml::Element features("features", std::string(ns::streams));
+  const bool tls_required = core_.config().tls.require_starttls;
+  if (!tls_active_) {
+    auto& starttls = features.add_child("starttls", std::string(ns::tls));
+    if (tls_required) starttls.add_child("required", std::string(ns::tls));
+  }
+  if (!authenticated_ && (tls_active_ || !tls_required)) {
+    auto& mechs = features.add_child("mechanisms", std::string(ns::sasl));
+    for (const auto& m : core_.config().sasl_mechanisms)
+      if (mechanism_offered(m)) mechs.add_child("mechanism", std::string(ns::sasl)).add_text(m);
+    if (tls_active_) {
+      auto& cb = features.add_child("sasl-channel-binding", std::string(ns::sasl_cb));
+      for (const auto& b : tls::channel_bindings(stream_.native_handle()))
+        cb.add_child("channel-binding", std::string(ns::sasl_cb)).set_attr("type", b.type);
+    }
+  }
+  if (authenticated_) {
+    features.add_child("bind", std::string(ns::bind));
+    features.add_child("session", std::string(ns::session))
+        .add_child("optional", std::string(ns::session));
+    auto& limits = features.add_child("limits", std::string(ns::stream_limits));
+    limits.add_child("max-bytes", std::string(ns::stream_limits))
+        .add_text(std::to_string(core_.config().limits.max_stanza_bytes));
+    StreamFeaturesAuthenticated event{*this, features};
+    host_->hooks().run(event);
+  }
+  write_raw(xml::serialize(features, ns::client));
+}
+
+asio::awaitable<void> C2SSession::on_element(xml::Element el) {
+  if (!stream_open_) co_return;
+  const bool tls_required = core_.config().tls.require_starttls;
+  if (el.is("starttls", ns::tls)) {
+    if (tls_active_ || authenticated_) {
+      write_raw(xml::serialize(xml::Element("failure", std::string(ns::tls))));
+      close(StreamErrorCondition::PolicyViolation, "TLS is already active");
+      co_return;
+    }
+    write_raw(xml::serialize(xml::Element("proceed", std::string(ns::tls))));
+    starttls_pending_ = true;
+    // The handshake must start only once <proceed/> is on the wire.
+    while (writing_ || !out_.empty()) {
+      asio::steady_timer t(executor_, std::chrono::milliseconds(1));
+      co_await t.async_wait(use_awaitable);
+      if (closed_) co_return;
+    }
+    co_return;
+  }
+  if (!tls_active_ && tls_required) {
+    close(StreamErrorCondition::PolicyViolation, "STARTTLS is required");
+    co_return;
+  }
+  if (el.xmlns() == ns::sasl) {
+    co_await on_sasl(std::move(el));
+    co_return;
+  }
+  if (!authenticated_ && host_ && el.name() == "iq" && el.xmlns() == ns::client &&
+      el.element_count() == 1 && el.child("query", "jabber:iq:register")) {
+    // In-band registration (XEP-0077) is the one exchange allowed before
+    // authentication; TLS was enforced above. Unhandled: not-authorized below.
+    el.remove_attr("from");  // no identity yet
+    UnauthenticatedIq event{*this, stream_host_, el, executor_,
+                            [self = shared_from_this()](xml::Element reply) {
+                              self->send(std::move(reply));
+                            }};
+    host_->hooks().run(event);
+    if (event.handled) co_return;
+  }
+  if (!authenticated_) {
+    close(StreamErrorCondition::NotAuthorized);
+    co_return;
+  }
+  if (stanza_kind(el) == StanzaKind::Other) {
+    close(StreamErrorCondition::UnsupportedStanzaType);
+    co_return;
+  }
+  if (!bound_) {
+    if (el.name() == "iq" && el.child("bind", ns::bind)) {
+      on_bind(el);
+    } else {
+      close(StreamErrorCondition::NotAuthorized, "bind a resource first");
+    }
+    co_return;
+  }
+  on_stanza(std::move(el));
+}
+
+asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
+  if (authenticated_) {
+    close(StreamErrorCondition::PolicyViolation, "already authenticated");
+    co_return;
+  }
+  if (el.name() == "abort") {
+    scram_.reset();
+    mechanism_.clear();
+    sasl_failed(sasl::Failure::Aborted);
+    co_return;
+  }
+  std::string text = el.text();
+  std::optional<std::string> decoded;
+  if (text.empty() || text == "=")
+    decoded = std::string();
+  else
+    decoded = sasl::base64_decode(text);
+
+  if (el.name() == "auth") {
+    if (!mechanism_.empty()) {
+      sasl_failed(sasl::Failure::MalformedRequest, "an exchange is already in progress");
+      scram_.reset();
+      mechanism_.clear();
+      co_return;
+    }
+    if (options_.throttle && !options_.throttle->allowed(remote_address_)) {
+      sasl_failed(sasl::Failure::TemporaryAuthFailure, "too many failed attempts, try later");
+      co_return;
+    }
+    if (!decoded) {
+      sasl_failed(sasl::Failure::IncorrectEncoding);
+      co_return;
+    }
+    const std::string mech = el.attr_or("mechanism");
+    if (!mechanism_offered(mech)) {
+      sasl_failed(mech == "PLAIN" && !tls_active_ ? sasl::Failure::EncryptionRequired
+                                                  : sasl::Failure::InvalidMechanism);
+      co_return;
+    }
+    if (mech == "PLAIN") {
+      auto creds = sasl::parse_plain(*decoded);
+      std::optional<std::string> user = creds ? Jid::prep_local(creds->authcid) : std::nullopt;
+      if (!creds || !user) {
+        sasl_failed(creds ? sasl::Failure::NotAuthorized : sasl::Failure::MalformedRequest);
+        co_return;
+      }
+      if (!creds->authzid.empty()) {
+        auto authz = Jid::parse(creds->authzid);
+        if (!authz || !authz->is_bare() || authz->local() != *user ||
+            authz->domain() != stream_host_) {
+          sasl_failed(sasl::Failure::InvalidAuthzid);
+          co_return;
+        }
+      }
+      Jid account = *Jid::make(*user, stream_host_);
+      std::optional<std::vector<sasl::ScramCredential>> stored;
+      try {
+        stored = co_await core_.pool().run([this, &account] { return core_.accounts().credentials(account); });
+      } catch (const std::exception& e) {
+        spdlog::warn("credential lookup failed: {}", e.what());
+        sasl_failed(sasl::Failure::TemporaryAuthFailure);
+        co_return;
+      }
+      if (closed_) co_return;
+      std::string password = creds->password;
+      bool ok = false;
+      if (stored && !stored->empty()) {
+        // PBKDF2 is deliberately slow: keep it off the I/O thread.
+        ok = co_await core_.pool().run([&stored, &password] {
+          for (const auto& c : *stored)
+            if (c.hash == sasl::Hash::Sha256) return sasl::verify_password(c, password);
+          return sasl::verify_password(stored->front(), password);
+        });
+      }
+      if (closed_) co_return;
+      if (!ok) {
+        sasl_failed(sasl::Failure::NotAuthorized);
+        co_return;
+      }
+      username_ = *user;
+      co_await sasl_succeeded({});
+      co_return;
+    }
+    sasl::Hash hash;
+    bool plus;
+    if (mech == "SCRAM-SHA-256" || mech == "SCRAM-SHA-256-PLUS") {
+      hash = sasl::Hash::Sha256;
+      plus = mech.ends_with("-PLUS");
+    } else if (mech == "SCRAM-SHA-1" || mech == "SCRAM-SHA-1-PLUS") {
+      hash = sasl::Hash::Sha1;
+      plus = mech.ends_with("-PLUS");
+    } else {
+      sasl_failed(sasl::Failure::InvalidMechanism);
+      co_return;
+    }
+    if (plus && !tls_active_) {
+      sasl_failed(sasl::Failure::InvalidMechanism);
+      co_return;
+    }
+    auto bindings = tls_active_ ? tls::channel_bindings(stream_.native_handle())
+                                : std::vector<sasl::ChannelBinding>{};
+    const bool server_plus = !bindings.empty();
+    scram_.emplace(hash, plus, std::move(bindings), server_plus);
+    mechanism_ = mech;
+    auto first = scram_->client_first(*decoded);
+    if (first.failure != sasl::Failure::None) {
+      scram_.reset();
+      mechanism_.clear();
+      sasl_failed(first.failure);
+      co_return;
+    }
+    std::optional<std::string> user = Jid::prep_local(first.data);
+    std::optional<sasl::ScramCredential> credential;
+    if (user) {
+      Jid account = *Jid::make(*user, stream_host_);
+      std::optional<std::vector<sasl::ScramCredential>> stored;
+      try {
+        stored = co_await core_.pool().run([this, &account] { return core_.accounts().credentials(account); });
+      } catch (const std::exception& e) {
+        spdlog::warn("credential lookup failed: {}", e.what());
+        scram_.reset();
+        mechanism_.clear();
+        sasl_failed(sasl::Failure::TemporaryAuthFailure);
+        co_return;
+      }
+      if (closed_) co_return;
+      if (stored)
+        for (const auto& c : *stored)
+          if (c.hash == hash) credential = c;
+      username_ = *user;
+    }
+    std::string challenge = scram_->server_first(credential);
+    write_raw(xml::serialize(sasl_element("challenge", challenge)));
+    co_return;
+  }
+  if (el.name() == "response") {
+    if (!scram_) {
+      sasl_failed(sasl::Failure::MalformedRequest, "no exchange in progress");
+      co_return;
+    }
+    if (!decoded) {
+      scram_.reset();
+      mechanism_.clear();
+      sasl_failed(sasl::Failure::IncorrectEncoding);
+      co_return;
+    }
+    auto final_result = scram_->client_final(*decoded);
+    const std::string authzid = scram_->authzid();
+    scram_.reset();
+    mechanism_.clear();
+    if (final_result.failure != sasl::Failure::None) {
+      sasl_failed(final_result.failure);
+      co_return;
+    }
+    if (!authzid.empty()) {
+      auto authz = Jid::parse(authzid);
+      if (!authz || !authz->is_bare() || authz->local() != username_ ||
+          authz->domain() != stream_host_) {
+        sasl_failed(sasl::Failure::InvalidAuthzid);
+        co_return;
+      }
+    }
+    co_await sasl_succeeded(final_result.data);
+    co_return;
+  }
+  close(StreamErrorCondition::UnsupportedStanzaType);
+}
+
+void C2SSession::sasl_failed(sasl::Failure failure, std::string text) {
+  if (failure != sasl::Failure::Aborted) {
+    ++auth_failures_;
+    core_.counters().auth_failures++;
+    if (options_.throttle && failure == sasl::Failure::NotAuthorized)
+      options_.throttle->record_failure(remote_address_);
+  }
+  xml::Element el("failure", std::string(ns::sasl));
+  el.add_child(std::string(sasl::failure_condition(failure)), std::string(ns::sasl));
+  if (!text.empty()) el.add_child("text", std::string(ns::sasl)).add_text(text);
+  write_raw(xml::serialize(el));
+  if (auth_failures_ >= core_.config().limits.max_auth_failures_per_stream)
+    close(StreamErrorCondition::PolicyViolation, "too many failed authentication attempts");
+}
+
+asio::awaitable<void> C2SSession::sasl_succeeded(std::string additional_data) {
+  authenticated_ = true;
+  core_.counters().auth_successes++;
+  deadline_.cancel();
+  write_raw(xml::serialize(sasl_element("success", additional_data)));
+  restart_pending_ = true;
+  co_return;
+}
+
+void C2SSession::on_bind(const xml::Element& iq) {
+  if (iq.attr_or("type") != "set") {
+    enqueue(error_reply(iq, StanzaError::bad_request()));
+    return;
+  }
+  const xml::Element* bind = iq.child("bind", ns::bind);
+  std::string requested = bind->child_text("resource", ns::bind);
+  std::optional<std::string> resource =
+      requested.empty() ? std::optional<std::string>(random_id(12)) : Jid::prep_resource(requested);
+  if (!resource) {
+    enqueue(error_reply(iq, StanzaError::bad_request("invalid resource")));
+    return;
+  }
+  jid_ = *Jid::make(username_, stream_host_, *resource);
+  SessionPtr replaced;
+  auto result = core_.router().bind(shared_from_this(),
+                                    static_cast<size_t>(core_.config().limits.max_resources_per_account),
+                                    replaced);
+  if (result == Router::BindResult::TooManyResources) {
+    jid_ = Jid();
+    StanzaError err{ErrorType::Cancel, "resource-constraint", "too many resources", {}};
+    enqueue(error_reply(iq, err));
+    return;
+  }
+  if (replaced) replaced->close(StreamErrorCondition::Conflict, "replaced by a new connection");
+  bound_ = true;
+  parser_->set_limits(current_limits());
+  xml::Element reply = iq_result(iq);
+  reply.remove_attr("from");
+  reply.set_attr("to", jid_.str());
+  reply.add_child("bind", std::string(ns::bind)).add_child("jid", std::string(ns::bind)).add_text(jid_.str());
+  enqueue(std::move(reply));
+  SessionBound event{*this};
+  host_->hooks().run(event);
+}
+
+void C2SSession::on_stanza(xml::Element stanza) {
+  core_.counters().stanzas_in++;
+  // `from` is always the session's full JID, whatever the client wrote.
+  stanza.set_attr("from", jid_.str());
+  const StanzaKind kind = stanza_kind(stanza);
+  const std::string type = stanza.attr_or("type");
+
+  if (kind == StanzaKind::Iq) {
+    if (!stanza.has_attr("id")) {
+      enqueue(error_reply(stanza, StanzaError::bad_request("an iq needs an id")));
+      return;
+    }
+    if (type != "get" && type != "set" && type != "result" && type != "error") {
+      enqueue(error_reply(stanza, StanzaError::bad_request("invalid iq type")));
+      return;
+    }
+    if ((type == "get" || type == "set") && stanza.element_count() != 1) {
+      enqueue(error_reply(stanza, StanzaError::bad_request("an iq get or set has exactly one child")));
+      return;
+    }
+  }
+  std::optional<Jid> to;
+  if (const std::string* to_attr = stanza.attr("to")) {
+    to = Jid::parse(*to_attr);
+    if (!to) {
+      if (kind != StanzaKind::Presence && type != "error") {
+        xml::Element reply = error_reply(stanza, StanzaError::jid_malformed());
+        reply.remove_attr("from");
+        enqueue(std::move(reply));
+      }
+      return;
+    }
+    stanza.set_attr("to", to->str());
+  }
+
+  StanzaFromClient from_client{*this, stanza};
+  if (host_->hooks().run(from_client) == Flow::Stop) return;
+
+  if (kind == StanzaKind::Presence) {
+    if (!to) {
+      PresenceBroadcast event{*this, stanza};
+      host_->hooks().run(event);
+      return;
+    }
+    OutboundPresence event{*this, stanza, *to};
+    if (host_->hooks().run(event) == Flow::Stop) return;
+  } else if (!to) {
+    // No 'to': addressed to the account itself (RFC 6120 §10.3).
+    stanza.set_attr("to", jid_.bare_str());
+  }
+  core_.router().route(std::move(stanza), shared_from_this());
+}
+
+void C2SSession::send(xml::Element stanza) {
+  if (executor_.target<asio::io_context::executor_type>() &&
+      executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
+    enqueue(std::move(stanza));
+    return;
+  }
+  asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()),
+                         s = std::move(stanza)]() mutable { self->enqueue(std::move(s)); });
+}
+
+void C2SSession::enqueue(xml::Element stanza) {
+  if (closing_) return;
+  if (bound_ && host_) {
+    StanzaToClient event{*this, stanza};
+    if (host_->hooks().run(event) == Flow::Stop) return;
+  }
+  core_.counters().stanzas_out++;
+  write_raw(xml::serialize(stanza, ns::client));
+}
+
+void C2SSession::write_raw(std::string_view data) {
+  if (closed_) return;
+  if (out_.size() + data.size() > static_cast<size_t>(core_.config().limits.send_buffer_bytes)) {
+    // A client that does not read must not make the server buffer forever.
+    spdlog::info("c2s {} {}: send buffer full, disconnecting", remote_address_, jid_.str());
+    closing_ = true;
+    finish_close();
+    return;
+  }
+  out_.append(data);
+  if (!writing_) {
+    writing_ = true;
+    asio::co_spawn(
+        executor_,
+        [self = std::static_pointer_cast<C2SSession>(shared_from_this())]() -> asio::awaitable<void> {
+          co_await self->write_loop();
+        },
+        asio::detached);
+  }
+}
+
+asio::awaitable<void> C2SSession::write_loop() {
+  boost::system::error_code ec;
+  while (!out_.empty() && !closed_) {
+    std::string chunk;
+    chunk.swap(out_);
+    if (tls_active_)
+      co_await asio::async_write(stream_, asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
+    else
+      co_await asio::async_write(stream_.next_layer(), asio::buffer(chunk),
+                                 asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      out_.clear();
+      finish_close();
+      break;
+    }
+  }
+  writing_ = false;
+  if (closing_) finish_close();
+}
+
+void C2SSession::close(StreamErrorCondition condition, std::string text) {
+  if (!executor_.target<asio::io_context::executor_type>() ||
+      !executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
+    asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()), condition,
+                           text = std::move(text)]() mutable { self->close(condition, std::move(text)); });
+    return;
+  }
+  if (closing_ || closed_) return;
+  if (!header_sent_) {
+    write_raw(stream_header(core_.config().hosts.front(), random_id(16)));
+    header_sent_ = true;
+  }
+  xml::Element error("error", std::string(ns::streams));
+  error.add_child(std::string(to_string(condition)), std::string(ns::stream_errors));
+  if (!text.empty()) error.add_child("text", std::string(ns::stream_errors)).add_text(text);
+  if (condition == StreamErrorCondition::PolicyViolation && text.find("too big") != std::string::npos)
+    error.add_child("stanza-too-big", std::string(ns::xmpp_errors));
+  write_raw(xml::serialize(error, ns::client));
+  write_raw("</stream:stream>");
+  closing_ = true;
+  cleanup();
+  if (!writing_) finish_close();
+}
+
+void C2SSession::finish_close() {
+  if (closed_) return;
+  if (writing_ && !out_.empty()) return;  // the write loop calls us when flushed
+  closed_ = true;
+  deadline_.cancel();
+  boost::system::error_code ec;
+  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.next_layer().close(ec);
+  cleanup();
+}
+
+void C2SSession::cleanup() {
+  if (cleaned_up_) return;
+  cleaned_up_ = true;
+  if (bound_) {
+    SessionClosed event{*this};
+    host_->hooks().run(event);
+    core_.router().unbind(*this);
+  }
+}
+
+}  // namespace parley

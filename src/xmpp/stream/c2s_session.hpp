@@ -1,0 +1,97 @@
+#pragma once
+// A client-to-server stream (RFC 6120): STARTTLS or direct TLS (XEP-0368),
+// SASL, resource binding, then stanzas to the router. The session runs as
+// coroutines on one io_context thread: a read loop and, while there is output,
+// a write loop.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "xmpp/core.hpp"
+#include "xmpp/sasl/scram.hpp"
+#include "xmpp/session.hpp"
+#include "xmpp/stream/auth_throttle.hpp"
+#include "xmpp/xml/stream_parser.hpp"
+
+namespace parley {
+
+struct C2SOptions {
+  bool direct_tls = false;
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  AuthThrottle* throttle = nullptr;
+};
+
+class C2SSession final : public Session {
+ public:
+  C2SSession(boost::asio::ip::tcp::socket socket, ServerCore& core, C2SOptions options);
+  ~C2SSession() override;
+
+  void start();
+  void send(xml::Element stanza) override;
+  void close(StreamErrorCondition condition, std::string text = {}) override;
+  boost::asio::any_io_executor executor() override { return executor_; }
+
+ private:
+  struct OpenEvent { xml::StreamHeader header; };
+  struct CloseEvent {};
+  using Event = std::variant<OpenEvent, xml::Element, CloseEvent>;
+
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<void> process(Event event);
+  boost::asio::awaitable<void> on_stream_open(const xml::StreamHeader& header);
+  boost::asio::awaitable<void> on_element(xml::Element el);
+  boost::asio::awaitable<void> on_sasl(xml::Element el);
+  boost::asio::awaitable<void> sasl_succeeded(std::string additional_data);
+  void sasl_failed(sasl::Failure failure, std::string text = {});
+  void on_bind(const xml::Element& iq);
+  void on_stanza(xml::Element stanza);
+  void start_tls();
+  void new_parser();
+  void send_features();
+  bool mechanism_offered(const std::string& mechanism);
+  void write_raw(std::string_view data);
+  void enqueue(xml::Element stanza);
+  void finish_close();
+  void cleanup();
+  xml::ParserLimits current_limits() const;
+
+  ServerCore& core_;
+  C2SOptions options_;
+  boost::asio::any_io_executor executor_;
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  boost::asio::steady_timer deadline_;
+  std::unique_ptr<xml::StreamParser> parser_;
+  std::deque<Event> events_;
+
+  // Stream state
+  bool tls_active_ = false;
+  bool header_sent_ = false;
+  bool stream_open_ = false;
+  bool authenticated_ = false;
+  bool bound_ = false;
+  bool restart_pending_ = false;  // new parser after the current element
+  bool starttls_pending_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool cleaned_up_ = false;
+  std::string stream_host_;   // the host this stream was opened to
+  std::string username_;      // authenticated localpart
+  int auth_failures_ = 0;
+
+  // SASL in progress
+  std::string mechanism_;
+  std::optional<sasl::ScramServer> scram_;
+
+  // Output
+  std::string out_;
+  bool writing_ = false;
+};
+
+}  // namespace parley

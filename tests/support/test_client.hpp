@@ -1,0 +1,115 @@
+#pragma once
+// Test clients. XmppClient is a real XMPP client (libstrophe) with blocking
+// helpers: connect, send, and expect a stanza matching a predicate within a
+// timeout. RawClient speaks bytes over TCP (optionally TLS) for protocol-level
+// and hostile tests that a well-behaved client library cannot produce.
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/test_server.hpp"
+#include "xmpp/xml/element.hpp"
+
+#include <strophe.h>
+
+namespace parley::test {
+
+using namespace std::chrono_literals;
+using Predicate = std::function<bool(const xml::Element&)>;
+
+// Parses one serialized element (test-side; uses the server's restricted parser).
+std::optional<xml::Element> parse_xml(const std::string& text);
+std::string to_xml(const xml::Element& el);
+
+// Common predicates.
+Predicate is_message_from(const std::string& from_prefix);
+Predicate is_presence_from(const std::string& from_prefix, const std::string& type = "");
+Predicate is_iq_id(const std::string& id);
+Predicate has_body(const std::string& body);
+
+class XmppClient {
+ public:
+  struct Options {
+    bool direct_tls = false;     // XEP-0368 port
+    bool disable_tls = false;    // plaintext (server must not require STARTTLS)
+    std::string resource;        // empty: server-generated
+  };
+  XmppClient(const TestServer& server, std::string jid, std::string password);
+  XmppClient(const TestServer& server, std::string jid, std::string password, Options options);
+  ~XmppClient();
+  XmppClient(const XmppClient&) = delete;
+  XmppClient& operator=(const XmppClient&) = delete;
+
+  // Connects, authenticates and binds. False on failure (see error()).
+  bool connect(std::chrono::milliseconds timeout = 10s);
+  void disconnect(std::chrono::milliseconds timeout = 5s);
+  bool connected() const { return connected_; }
+  // Waits until the server closes the stream; true if it did within the timeout.
+  bool wait_disconnected(std::chrono::milliseconds timeout = 5s);
+  const std::string& error() const { return error_; }  // stream error condition, if any
+  std::string bound_jid() const;
+
+  void send(const std::string& xml);
+  void send(const xml::Element& el);
+  // Sends an initial presence and waits briefly for the server to process it.
+  void available(const std::string& extra = "");
+
+  std::optional<xml::Element> expect(const Predicate& pred, std::chrono::milliseconds timeout = 5s);
+  // Sends an iq (must carry an id) and waits for its result or error.
+  std::optional<xml::Element> iq(const std::string& xml, std::chrono::milliseconds timeout = 5s);
+  // Everything received within `window`.
+  std::vector<xml::Element> drain(std::chrono::milliseconds window = 300ms);
+  // True if nothing matching arrives within `window`.
+  bool nothing(const Predicate& pred, std::chrono::milliseconds window = 500ms);
+  std::string next_id();
+
+ private:
+  static int on_stanza(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* self);
+  void pump(std::chrono::milliseconds budget);
+
+  const TestServer& server_;
+  std::string jid_, password_;
+  Options options_;
+  xmpp_ctx_t* ctx_ = nullptr;
+  xmpp_conn_t* conn_ = nullptr;
+  std::deque<xml::Element> inbox_;
+  bool connected_ = false, finished_ = false;
+  std::string error_;
+  int id_counter_ = 0;
+  static void on_conn(xmpp_conn_t* conn, xmpp_conn_event_t event, int error,
+                      xmpp_stream_error_t* stream_error, void* self);
+};
+
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port, bool direct_tls = false);
+  ~RawClient();
+  bool ok() const { return fd_ >= 0; }
+  void send(const std::string& data);
+  // Reads until `needle` appears in the accumulated input or the timeout.
+  bool read_until(const std::string& needle, std::chrono::milliseconds timeout = 5s);
+  // Reads until the peer closes (true) or the timeout (false).
+  bool read_until_closed(std::chrono::milliseconds timeout = 5s);
+  // Upgrades the connection to TLS (after <proceed/>).
+  bool start_tls();
+  const std::string& received() const { return in_; }
+  // RFC 9266 tls-exporter channel-binding data of this TLS connection.
+  std::string tls_exporter() const;
+  void clear() { in_.clear(); }
+  // The opening of a c2s stream to `host`.
+  static std::string stream_open(const std::string& host = "localhost");
+
+ private:
+  ssize_t read_some(std::chrono::milliseconds timeout);
+  int fd_ = -1;
+  void* ssl_ctx_ = nullptr;
+  void* ssl_ = nullptr;
+  std::string in_;
+  bool closed_ = false;
+};
+
+}  // namespace parley::test
