@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/version.hpp>
@@ -631,15 +632,20 @@ json::object describe(const Command& c) {
 CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   const auto& all = CommandRegistry::instance().all();
   if (args.empty()) {
+    // Usages up to `width` share their line with the summary; longer ones get
+    // the summary on the next line.
+    constexpr size_t kMaxWidth = 30;
     size_t width = 0;
-    for (const auto& [name, c] : all) width = std::max(width, c.usage.size());
+    for (const auto& [name, c] : all)
+      if (c.usage.size() <= kMaxWidth) width = std::max(width, c.usage.size());
     std::string text =
         "usage: parleyctl [--config FILE] [--socket PATH] [--json] COMMAND [ARGS...]\n\n"
         "Commands (* needs a running parleyd; the others also work with it stopped):\n";
     json::array list;
     for (const auto& [name, c] : all) {
-      text += std::string(c.needs_server ? "* " : "  ") + c.usage +
-              std::string(width - c.usage.size() + 2, ' ') + c.summary + "\n";
+      text += std::string(c.needs_server ? "* " : "  ") + c.usage;
+      if (c.usage.size() > width) text += "\n" + std::string(width + 2, ' ');
+      text += std::string(width - std::min(width, c.usage.size()) + 2, ' ') + c.summary + "\n";
       list.push_back(describe(c));
     }
     text +=
@@ -653,7 +659,9 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   for (const auto& w : args) topic += (topic.empty() ? "" : " ") + w;
   if (auto it = all.find(topic); it != all.end()) {
     const Command& c = it->second;
-    std::string text = "usage: parleyctl " + c.usage + "\n\n" + c.summary + ".";
+    std::string summary = c.summary;
+    if (!summary.empty()) summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
+    std::string text = "usage: parleyctl " + c.usage + "\n\n" + summary + ".";
     if (auto d = details().find(c.name); d != details().end()) text += "\n" + d->second;
     text += c.needs_server ? "\nNeeds a running parleyd (exit code 3 otherwise)."
                            : "\nWorks with parleyd stopped, directly on the store.";

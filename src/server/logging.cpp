@@ -20,8 +20,11 @@ void setup_logging(const config::LogConfig& log) {
   else
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %n: %v");
   logger->set_level(spdlog::level::from_str(log.level));
-  logger->flush_on(spdlog::level::warn);
+  // Warnings reach the disk at once; the rest within a second.
+  logger->flush_on(logger->level() <= spdlog::level::debug ? spdlog::level::trace
+                                                          : spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 }  // namespace parley

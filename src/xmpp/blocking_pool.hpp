@@ -14,6 +14,10 @@
 
 namespace parley {
 
+// Capture by reference in the lambdas given to run()/run_ordered(): the
+// awaiting coroutine's frame keeps the referents alive, and GCC 12 destroys a
+// closure temporary inside a co_await expression twice, which is harmless only
+// when the closure owns nothing.
 class BlockingPool {
  public:
   explicit BlockingPool(size_t threads, size_t ordered_lanes = 64)

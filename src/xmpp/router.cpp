@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "xmpp/core.hpp"
+#include "xmpp/detached.hpp"
 #include "xmpp/events.hpp"
 #include "xmpp/host.hpp"
 #include "xmpp/iq.hpp"
@@ -215,7 +216,7 @@ void Router::undeliverable(Host& host, const Jid& bare, xml::Element stanza, Ses
         if (host.hooks().run(event) == Flow::Continue)
           bounce(stanza, StanzaError::service_unavailable());
       },
-      asio::detached);
+      log_exceptions("router"));
 }
 
 void Router::route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr) {
@@ -295,7 +296,7 @@ void Router::route_iq(Host& host, const Jid& to, xml::Element stanza, SessionPtr
         if (result.payload) reply.add_child(std::move(*result.payload));
         route(std::move(reply));
       },
-      asio::detached);
+      log_exceptions("router"));
 }
 
 }  // namespace parley

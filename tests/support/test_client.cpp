@@ -160,7 +160,15 @@ std::string XmppClient::bound_jid() const {
   return j ? j : "";
 }
 
-void XmppClient::send(const std::string& xml) { xmpp_send_raw(conn_, xml.data(), xml.size()); }
+void XmppClient::send(const std::string& xml) {
+  xmpp_send_raw(conn_, xml.data(), xml.size());
+  // libstrophe writes from its event loop: flush now, so that a test which
+  // next waits on another client does not leave this one's data queued.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (xmpp_conn_send_queue_len(conn_) > 0 && !finished_ &&
+         std::chrono::steady_clock::now() < deadline)
+    xmpp_run_once(ctx_, 1);
+}
 
 void XmppClient::send(const xml::Element& el) { send(to_xml(el)); }
 

@@ -15,7 +15,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 
 #include "modules/register/register_policy.hpp"
 #include "storage/store.hpp"
@@ -129,9 +132,8 @@ class RegisterModule final : public Module {
       reply(error_reply(iq, form_error(err)));
       co_return;
     }
-    const std::string limiter_key = registration::normalize_address(address)
-                                        ? registration::normalize_address(address)->to_string()
-                                        : address;
+    const auto normalized = registration::normalize_address(address);
+    const std::string limiter_key = normalized ? normalized->to_string() : address;
     if (!limiter_->try_acquire(limiter_key)) {
       reply(error_reply(iq, StanzaError::resource_constraint(
                                 "too many registrations from your address, try again later")));

@@ -10,6 +10,7 @@
 
 #include <atomic>
 
+#include "xmpp/detached.hpp"
 #include "xmpp/events.hpp"
 #include "xmpp/host.hpp"
 #include "xmpp/namespaces.hpp"
@@ -92,19 +93,31 @@ xml::ParserLimits C2SSession::current_limits() const {
   return limits;
 }
 
-void C2SSession::new_parser() {
+void C2SSession::new_parser(bool continue_stream) {
   parser_ = std::make_unique<xml::StreamParser>(
       current_limits(),
       xml::StreamParser::Handler{
-          [this](const xml::StreamHeader& h) { events_.push_back(OpenEvent{h}); },
+          [this](const xml::StreamHeader& h) {
+            if (priming_) return;
+            events_.push_back(OpenEvent{h});
+          },
           [this](xml::Element&& el) {
             events_.push_back(std::move(el));
             // Before authentication, stop after every element: SASL success
             // and STARTTLS change how the following bytes must be read.
-            if (!authenticated_ || !bound_) parser_->stop();
+            if (!authenticated_) parser_->stop();
           },
           [this] { events_.push_back(CloseEvent{}); }});
-  stream_open_ = false;
+  if (continue_stream) {
+    // A stopped parser cannot resume; its successor continues the same
+    // stream, so it is primed with the stream's opening (never sent to us
+    // twice, and never reported as a new stream).
+    priming_ = true;
+    parser_->feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+    priming_ = false;
+  } else {
+    stream_open_ = false;
+  }
 }
 
 void C2SSession::start() {
@@ -118,8 +131,18 @@ void C2SSession::start() {
       s->close(StreamErrorCondition::ConnectionTimeout, "authentication took too long");
   });
   asio::co_spawn(
-      executor_, [self]() -> asio::awaitable<void> { co_await self->read_loop(); },
-      asio::detached);
+      executor_,
+      [self]() -> asio::awaitable<void> {
+        try {
+          co_await self->read_loop();
+        } catch (...) {
+          // Whatever went wrong, the session must leave the router.
+          self->closing_ = true;
+          self->finish_close();
+          throw;
+        }
+      },
+      log_exceptions("c2s session"));
 }
 
 asio::awaitable<void> C2SSession::read_loop() {
@@ -174,7 +197,9 @@ asio::awaitable<void> C2SSession::read_loop() {
       } else if (restart_pending_) {
         restart_pending_ = false;
         new_parser();  // the rest of `data` belongs to the new stream
-      } else if (!result.stopped) {
+      } else if (result.stopped) {
+        new_parser(/*continue_stream=*/true);
+      } else {
         break;
       }
     }
@@ -647,7 +672,7 @@ void C2SSession::write_raw(std::string_view data) {
         [self = std::static_pointer_cast<C2SSession>(shared_from_this())]() -> asio::awaitable<void> {
           co_await self->write_loop();
         },
-        asio::detached);
+        log_exceptions("c2s session"));
   }
 }
 

@@ -53,7 +53,7 @@ class C2SSession final : public Session {
   void on_bind(const xml::Element& iq);
   void on_stanza(xml::Element stanza);
   void start_tls();
-  void new_parser();
+  void new_parser(bool continue_stream = false);
   void send_features();
   bool mechanism_offered(const std::string& mechanism);
   void write_raw(std::string_view data);
@@ -78,6 +78,7 @@ class C2SSession final : public Session {
   bool bound_ = false;
   bool restart_pending_ = false;  // new parser after the current element
   bool starttls_pending_ = false;
+  bool priming_ = false;
   bool closing_ = false;
   bool closed_ = false;
   bool cleaned_up_ = false;

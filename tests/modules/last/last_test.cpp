@@ -35,12 +35,17 @@ class LastModule : public ::testing::Test {
   }
   // bob approves alice's subscription: bob's roster has alice with 'from'.
   void alice_subscribes_to_bob(XmppClient& alice, XmppClient& bob) {
-    bob.iq("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+    ASSERT_TRUE(bob.iq("<iq type='get' id='" + bob.next_id() + "'><query xmlns='jabber:iq:roster'/></iq>"));
+    ASSERT_TRUE(alice.iq("<iq type='get' id='" + alice.next_id() + "'><query xmlns='jabber:iq:roster'/></iq>"));
     bob.available();
-    alice.iq("<iq type='get' id='roster2'><query xmlns='jabber:iq:roster'/></iq>");
     alice.available();
+    bob.drain();
+    alice.drain();
     alice.send("<presence to='bob@localhost' type='subscribe'/>");
-    ASSERT_TRUE(bob.expect(is_presence_from("alice@localhost", "subscribe")));
+    auto req = bob.expect(is_presence_from("alice@localhost", "subscribe"));
+    if (!req) for (auto& el : bob.drain(500ms)) std::cerr << "BOB GOT " << to_xml(el) << "\n";
+    if (!req) for (auto& el : alice.drain(500ms)) std::cerr << "ALICE GOT " << to_xml(el) << "\n";
+    ASSERT_TRUE(req);
     bob.send("<presence to='alice@localhost' type='subscribed'/>");
     ASSERT_TRUE(alice.expect(is_presence_from("bob@localhost", "subscribed")));
   }

@@ -51,8 +51,8 @@ class Presence : public ::testing::Test {
     ASSERT_TRUE(bob.connect());
     ASSERT_TRUE(get_roster(alice));
     ASSERT_TRUE(get_roster(bob));
-    alice.available();
-    bob.available();
+    online(alice);
+    online(bob);
     befriend(alice, "alice@localhost", bob, "bob@localhost");
   }
   TestServer server_;
@@ -68,9 +68,9 @@ TEST_F(Presence, BroadcastReachesSubscribersAndOwnResourcesOnly) {
   ASSERT_TRUE(a2.connect());
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(carol.connect());
-  a2.available();
-  bob.available();
-  carol.available();
+  online(a2);
+  online(bob);
+  online(carol);
   a1.drain();
   a2.drain();
   bob.drain();
@@ -97,12 +97,12 @@ TEST_F(Presence, InitialPresenceProbesContacts) {
   make_friends();
   XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
   ASSERT_TRUE(bob.connect());
-  bob.available("<status>at work</status>");
+  online(bob, "<status>at work</status>");
 
   XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
   ASSERT_TRUE(alice.connect());
   EXPECT_TRUE(alice.nothing(is_presence_from("bob@localhost/b"), std::chrono::milliseconds(300)));
-  alice.available();
+  online(alice);
   auto probed = alice.expect(is_presence_from("bob@localhost/b"));
   ASSERT_TRUE(probed);
   EXPECT_EQ(probed->child_text("status"), "at work");
@@ -114,7 +114,7 @@ TEST_F(Presence, ProbeOfAnOfflineContactIsAnsweredUnavailable) {
   make_friends();
   XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
   ASSERT_TRUE(alice.connect());
-  alice.available();
+  online(alice);
   auto reply = alice.expect(is_presence_from("bob@localhost", "unavailable"));
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->attr_or("from"), "bob@localhost");
@@ -123,10 +123,10 @@ TEST_F(Presence, ProbeOfAnOfflineContactIsAnsweredUnavailable) {
 TEST_F(Presence, NewResourceSeesTheOtherResources) {
   XmppClient a1(server_, "alice@localhost", "wonderland", {.resource = "one"});
   ASSERT_TRUE(a1.connect());
-  a1.available("<status>first</status>");
+  online(a1, "<status>first</status>");
   XmppClient a2(server_, "alice@localhost", "wonderland", {.resource = "two"});
   ASSERT_TRUE(a2.connect());
-  a2.available();
+  online(a2);
   auto other = a2.expect(is_presence_from("alice@localhost/one"));
   ASSERT_TRUE(other);
   EXPECT_EQ(other->child_text("status"), "first");
@@ -139,12 +139,12 @@ TEST_F(Presence, DisconnectBroadcastsUnavailable) {
   XmppClient a2(server_, "alice@localhost", "wonderland", {.resource = "a2"});
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(a2.connect());
-  alice.available();
-  a2.available();
+  online(alice);
+  online(a2);
   {
     XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
     ASSERT_TRUE(bob.connect());
-    bob.available();
+    online(bob);
     ASSERT_TRUE(alice.expect(is_presence_from("bob@localhost/b")));
     bob.disconnect();
   }
@@ -162,20 +162,21 @@ TEST_F(Presence, ExplicitUnavailable) {
   XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(bob.connect());
-  alice.available();
-  bob.available();
+  online(alice);
+  online(bob);
   ASSERT_TRUE(alice.expect(is_presence_from("bob@localhost/b")));
   bob.send("<presence type='unavailable'><status>gone fishing</status></presence>");
   auto gone = alice.expect(is_presence_from("bob@localhost/b", "unavailable"));
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->child_text("status"), "gone fishing");
+  bob.drain();  // alice's presence from bob's first login
   // Unavailable: presence to bob's bare JID no longer reaches this resource,
   // and a probe finds nobody.
   alice.send("<presence><status>hello?</status></presence>");
   EXPECT_TRUE(bob.nothing(is_presence_from("alice@localhost/a")));
   // Becoming available again is initial presence once more: bob's contacts
   // see him and he gets their presence.
-  bob.available();
+  online(bob);
   EXPECT_TRUE(alice.expect(is_presence_from("bob@localhost/b")));
   auto back = bob.expect(is_presence_from("alice@localhost/a"));
   ASSERT_TRUE(back);
@@ -185,11 +186,11 @@ TEST_F(Presence, ExplicitUnavailable) {
 TEST_F(Presence, DirectedPresenceIsFollowedByUnavailableOnLogout) {
   XmppClient carol(server_, "carol@localhost", "singer", {.resource = "c"});
   ASSERT_TRUE(carol.connect());
-  carol.available();
+  online(carol);
   {
     XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
     ASSERT_TRUE(alice.connect());
-    alice.available();
+    online(alice);
     alice.send("<presence to='carol@localhost/c'><status>psst</status></presence>");
     auto directed = carol.expect(is_presence_from("alice@localhost/a"));
     ASSERT_TRUE(directed);
@@ -202,11 +203,11 @@ TEST_F(Presence, DirectedPresenceIsFollowedByUnavailableOnLogout) {
 TEST_F(Presence, DirectedUnavailableForgetsTheRecipient) {
   XmppClient carol(server_, "carol@localhost", "singer", {.resource = "c"});
   ASSERT_TRUE(carol.connect());
-  carol.available();
+  online(carol);
   {
     XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
     ASSERT_TRUE(alice.connect());
-    alice.available();
+    online(alice);
     alice.send("<presence to='carol@localhost'/>");
     ASSERT_TRUE(carol.expect(is_presence_from("alice@localhost/a")));
     alice.send("<presence to='carol@localhost' type='unavailable'/>");
@@ -219,10 +220,10 @@ TEST_F(Presence, DirectedUnavailableForgetsTheRecipient) {
 TEST_F(Presence, ProbeFromAStrangerRevealsNothing) {
   XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
   ASSERT_TRUE(bob.connect());
-  bob.available("<status>secret</status>");
+  online(bob, "<status>secret</status>");
   XmppClient carol(server_, "carol@localhost", "singer", {.resource = "c"});
   ASSERT_TRUE(carol.connect());
-  carol.available();
+  online(carol);
   carol.send("<presence to='bob@localhost' type='probe'/>");
   EXPECT_TRUE(carol.nothing(is_presence_from("bob@localhost/b")));
 }
@@ -234,8 +235,8 @@ TEST_F(Presence, NegativePriorityGetsNoBareJidMessages) {
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(low.connect());
   ASSERT_TRUE(high.connect());
-  low.available("<priority>-1</priority>");
-  high.available("<priority>1</priority>");
+  online(low, "<priority>-1</priority>");
+  online(high, "<priority>1</priority>");
   alice.send("<message to='bob@localhost' type='chat'><body>to the bare jid</body></message>");
   EXPECT_TRUE(high.expect(has_body("to the bare jid")));
   EXPECT_TRUE(low.nothing(has_body("to the bare jid")));
@@ -249,7 +250,7 @@ TEST_F(Presence, InvalidPriorityCountsAsZero) {
   XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(bob.connect());
-  bob.available("<priority>-500</priority>");
+  online(bob, "<priority>-500</priority>");
   alice.send("<message to='bob@localhost' type='chat'><body>reaches</body></message>");
   EXPECT_TRUE(bob.expect(has_body("reaches")));
 }

@@ -45,6 +45,16 @@ inline std::string error_condition(const xml::Element& iq) {
   return {};
 }
 
+// Sends initial (or updated) presence and waits for the server's echo of it
+// (RFC 6121 §4.2.2), so the resource is known to be available afterwards.
+inline void online(XmppClient& c, const std::string& extra = "") {
+  const std::string me = c.bound_jid();
+  c.send("<presence>" + extra + "</presence>");
+  ASSERT_TRUE(c.expect([me](const xml::Element& el) {
+    return el.name() == "presence" && el.attr_or("from") == me && !el.has_attr("type");
+  })) << me << " got no echo of its presence";
+}
+
 // Requests the roster (the resource becomes "interested"); returns the result.
 inline std::optional<xml::Element> get_roster(XmppClient& c, const std::string& ver_attr = "") {
   const std::string id = c.next_id();

@@ -128,8 +128,8 @@ TEST_F(Subscriptions, HandshakeBothWays) {
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(get_roster(alice));
   ASSERT_TRUE(get_roster(bob));
-  alice.available();
-  bob.available("<status>building</status>");
+  online(alice);
+  online(bob, "<status>building</status>");
   alice.drain();
   bob.drain();
 
@@ -187,7 +187,7 @@ TEST_F(Subscriptions, DuplicateSubscribeIsNotDeliveredTwice) {
   XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(bob.connect());
-  bob.available();
+  online(bob);
   alice.send("<presence to='bob@localhost' type='subscribe'/>");
   ASSERT_TRUE(bob.expect(is_presence_from("alice@localhost", "subscribe")));
   alice.send("<presence to='bob@localhost' type='subscribe'/>");
@@ -201,8 +201,8 @@ TEST_F(Subscriptions, PreApproval) {
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(get_roster(alice));
   ASSERT_TRUE(get_roster(bob));
-  alice.available();
-  bob.available();
+  online(alice);
+  online(bob);
 
   // bob approves before being asked (§3.4): an item with approved='true', nothing routed.
   bob.send("<presence to='alice@localhost' type='subscribed'/>");
@@ -229,8 +229,8 @@ TEST_F(Subscriptions, UnsubscribeAndUnsubscribed) {
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(get_roster(alice));
   ASSERT_TRUE(get_roster(bob));
-  alice.available();
-  bob.available();
+  online(alice);
+  online(bob);
   befriend(alice, "alice@localhost", bob, "bob@localhost");
 
   // alice stops following bob (§3.3): alice Both->From, bob Both->To, and bob's
@@ -259,7 +259,8 @@ TEST_F(Subscriptions, DecliningARequest) {
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(get_roster(alice));
-  bob.available();
+  online(alice);  // the answer is delivered to available resources
+  online(bob);
   alice.send("<presence to='bob@localhost' type='subscribe'/>");
   ASSERT_TRUE(alice.expect(is_push_for("bob@localhost", "none")));
   ASSERT_TRUE(bob.expect(is_presence_from("alice@localhost", "subscribe")));
@@ -272,7 +273,7 @@ TEST_F(Subscriptions, DecliningARequest) {
   bob.disconnect();
   XmppClient bob2(server_, "bob@localhost", "builder", {.resource = "c"});
   ASSERT_TRUE(bob2.connect());
-  bob2.available();
+  online(bob2);
   EXPECT_TRUE(bob2.nothing(is_presence_from("alice@localhost", "subscribe")));
 }
 
@@ -280,7 +281,7 @@ TEST_F(Subscriptions, SubscribeToNonexistentAccountIsDeclined) {
   XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
   ASSERT_TRUE(alice.connect());
   ASSERT_TRUE(get_roster(alice));
-  alice.available();
+  online(alice);
   alice.send("<presence to='nobody@localhost' type='subscribe'/>");
   ASSERT_TRUE(alice.expect(is_push_for("nobody@localhost", "none")));
   EXPECT_TRUE(alice.expect(is_presence_from("nobody@localhost", "unsubscribed")));
@@ -308,7 +309,7 @@ TEST_F(Subscriptions, PendingRequestIsShownAtLoginAndSurvivesRestart) {
   XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
   ASSERT_TRUE(bob.connect());
   EXPECT_TRUE(bob.nothing(is_presence_from("alice@localhost", "subscribe"), std::chrono::milliseconds(300)));
-  bob.available();
+  online(bob);
   auto request = bob.expect(is_presence_from("alice@localhost", "subscribe"));
   ASSERT_TRUE(request);
   EXPECT_EQ(request->child_text("status"), "let me in");
@@ -328,8 +329,8 @@ TEST_F(Subscriptions, RemovingAContactCancelsBothDirections) {
   ASSERT_TRUE(bob.connect());
   ASSERT_TRUE(get_roster(alice));
   ASSERT_TRUE(get_roster(bob));
-  alice.available();
-  bob.available();
+  online(alice);
+  online(bob);
   befriend(alice, "alice@localhost", bob, "bob@localhost");
 
   ASSERT_EQ(roster_set(alice, "<item jid='bob@localhost' subscription='remove'/>")->attr_or("type"),
