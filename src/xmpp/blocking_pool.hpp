@@ -43,12 +43,17 @@ class BlockingPool {
   }
 
  private:
+  template <class R, class F>
+  static boost::asio::awaitable<R> invoke(F f) {
+    co_return f();
+  }
+
+  // A named coroutine function, not a lambda: GCC 12 mis-copies lambda
+  // coroutines that own their callable.
   template <class Executor, class F>
   static auto run_on(Executor ex, F f) -> boost::asio::awaitable<std::invoke_result_t<F>> {
     using R = std::invoke_result_t<F>;
-    co_return co_await boost::asio::co_spawn(
-        ex, [f = std::move(f)]() mutable -> boost::asio::awaitable<R> { co_return f(); },
-        boost::asio::use_awaitable);
+    co_return co_await boost::asio::co_spawn(ex, invoke<R>(std::move(f)), boost::asio::use_awaitable);
   }
 
   boost::asio::thread_pool pool_;

@@ -118,13 +118,12 @@ asio::awaitable<IqResult> RosterModule::roster_set(IqRequest req) {
     Removed removed = co_await ctx_->pool().run_ordered(owner.bare_str(), [&] {
       Removed r;
       r.item = store.get_item(key, contact);
+      if (!r.item) return r;
       for (const auto& [from, xml] : store.pending_in(key))
         if (from == contact) r.pending_in = true;
-      if (r.item) {
-        if (auto v = store.remove_item(key, contact)) {
-          r.version = *v;
-          push(owner, removed_item_element(contact), r.version);
-        }
+      if (auto v = store.remove_item(key, contact)) {
+        r.version = *v;
+        push(owner, removed_item_element(contact), r.version);
       }
       if (r.pending_in) store.remove_pending_in(key, contact);
       return r;

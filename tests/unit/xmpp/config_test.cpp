@@ -831,7 +831,7 @@ TEST(ConfigShipped, DefaultConfigLoadsWithoutErrors) {
   ASSERT_TRUE(r.config);
   const Config& c = *r.config;
   EXPECT_EQ(c.hosts, (std::vector<std::string>{"localhost"}));
-  EXPECT_EQ(c.data_dir, (source_root() / "conf" / "data").lexically_normal().string());
+  EXPECT_EQ(c.data_dir, (source_root() / "data").lexically_normal().string());
   ASSERT_EQ(c.listeners.size(), 2u);
   EXPECT_EQ(c.listeners[0].kind, "c2s");
   EXPECT_EQ(c.listeners[0].port, 5222);
