@@ -93,6 +93,13 @@ struct StreamFeaturesAuthenticated {
   xml::Element& features;
 };
 
+// Stream features offered before authentication, once SASL is on offer
+// (in-band registration adds its feature here).
+struct StreamFeaturesUnauthenticated {
+  Session& session;
+  xml::Element& features;
+};
+
 // disco#info on an entity other than the host itself (an account, a node).
 // Handlers add identities/features to `query` and set `handled`.
 struct DiscoInfoQuery {

@@ -28,7 +28,7 @@ TEST_F(C2S, LoginOverStartTlsBindsAResource) {
 }
 
 TEST_F(C2S, LoginOverDirectTls) {
-  XmppClient alice(server_, "alice@localhost", "wonderland", {.direct_tls = true});
+  XmppClient alice(server_, "alice@localhost", "wonderland", {.direct_tls = true, .disable_tls = false, .resource = ""});
   ASSERT_TRUE(alice.connect()) << alice.error();
   // A server-generated resource when the client asks for none.
   EXPECT_TRUE(alice.bound_jid().starts_with("alice@localhost/"));
@@ -233,7 +233,7 @@ TEST_F(C2S, OversizedStanzaBeforeAuthIsPolicyViolation) {
 }
 
 TEST_F(C2S, StanzaBeforeAuthenticationIsNotAuthorized) {
-  TestServer plain({.require_starttls = false});
+  TestServer plain({.hosts = {"localhost"}, .require_starttls = false, .extra_config = "", .limits = "", .server_extra = ""});
   plain.start();
   RawClient c(plain.c2s_port());
   negotiate_plain_stream(c);
@@ -275,7 +275,8 @@ namespace {
 class SaslMechanism : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SaslMechanism, LoginSucceedsWhenOnlyThisMechanismIsOffered) {
-  TestServer server({.server_extra = "sasl_mechanisms = [\"" + GetParam() + "\"]\n"});
+  TestServer server({.hosts = {"localhost"}, .require_starttls = true, .extra_config = "", .limits = "",
+                     .server_extra = "sasl_mechanisms = [\"" + GetParam() + "\"]\n"});
   server.create_user("alice", "wonderland");
   server.start();
   {

@@ -76,6 +76,12 @@ class RegisterModule final : public Module {
     iterations_ = static_cast<uint32_t>(ctx.config().scram_iterations);
 
     ctx.add_feature(kRegisterNs);
+    // XEP-0077 §4: advertise sign-up only to addresses that may use it.
+    ctx.on<StreamFeaturesUnauthenticated>(Stage::Process, [this](StreamFeaturesUnauthenticated& ev) {
+      if (allow_->contains(ev.session.remote_address()))
+        ev.features.add_child("register", "http://jabber.org/features/iq-register");
+      return Flow::Continue;
+    });
     ctx.on<UnauthenticatedIq>(Stage::Process, [this](UnauthenticatedIq& ev) {
       return on_unauthenticated(ev);
     });

@@ -282,6 +282,8 @@ void C2SSession::send_features() {
       for (const auto& b : tls::channel_bindings(stream_.native_handle()))
         cb.add_child("channel-binding", std::string(ns::sasl_cb)).set_attr("type", b.type);
     }
+    StreamFeaturesUnauthenticated event{*this, features};
+    host_->hooks().run(event);
   }
   if (authenticated_) {
     features.add_child("bind", std::string(ns::bind));

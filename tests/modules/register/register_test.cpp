@@ -184,11 +184,36 @@ TEST_F(RegisterModule, OtherPreAuthIqStillClosesTheStream) {
   EXPECT_TRUE(raw->read_until_closed());
 }
 
+// The stream features after STARTTLS, before authentication.
+std::string features_before_auth(const TestServer& server) {
+  RawClient raw(server.c2s_port());
+  raw.send(RawClient::stream_open());
+  raw.read_until("</stream:features>");
+  raw.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  if (!raw.read_until("<proceed") || !raw.start_tls()) return {};
+  raw.clear();
+  raw.send(RawClient::stream_open());
+  raw.read_until("</stream:features>");
+  return raw.received();
+}
+
+TEST_F(RegisterModule, RegistrationIsAdvertisedToAllowedAddresses) {
+  EXPECT_NE(features_before_auth(server_).find(
+                "<register xmlns='http://jabber.org/features/iq-register'/>"),
+            std::string::npos);
+}
+
 class RegisterModuleRestricted : public RegisterModule {
  protected:
   RegisterModuleRestricted()
       : RegisterModule(with_config("[modules.register]\nallow_from = [\"10.0.0.0/8\"]\n")) {}
 };
+
+TEST_F(RegisterModuleRestricted, RegistrationIsNotAdvertisedToOtherAddresses) {
+  const std::string features = features_before_auth(server_);
+  ASSERT_NE(features.find("<mechanisms"), std::string::npos) << features;
+  EXPECT_EQ(features.find("iq-register"), std::string::npos) << features;
+}
 
 TEST_F(RegisterModuleRestricted, AddressNotAllowed) {
   auto raw = unauthenticated_stream(server_);
