@@ -1,10 +1,9 @@
 #pragma once
 // The typed hook events. Each struct is one hook point; see docs/hooks.md for
 // when each fires and which orderings modules rely on.
+#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "xmpp/jid.hpp"
 #include "xmpp/session.hpp"
@@ -35,18 +34,21 @@ struct OutboundPresence {
   const Jid& to;
 };
 
-// Inbound stanzas to a local account. `origin` is null for server-generated
-// or remote stanzas. Stop = handled; otherwise the core's default delivery
-// (RFC 6121 §8.5) runs.
+// Inbound stanzas to a local account. Stop = handled; otherwise the core's
+// default delivery (RFC 6121 §8.5) runs. `origin` is the local session that
+// sent the message (null for server-generated or remote stanzas); a handler
+// that persists the message asynchronously takes origin->hold_delivery().
 struct MessageToBare {
   Host& host;
   const Jid& to;
   xml::Element& stanza;
+  Session* origin = nullptr;
 };
 struct MessageToFull {
   Host& host;
   const Jid& to;
   xml::Element& stanza;
+  Session* origin = nullptr;
 };
 struct PresenceToBare {
   Host& host;
@@ -60,11 +62,13 @@ struct PresenceToFull {
 };
 
 // A message to an existing account that no available resource could take
-// (offline storage). Stop = stored; Continue = dropped (no offline module).
+// (offline storage). Stop = taken (the handler keeps `hold` until the message
+// is committed); Continue = bounced with service-unavailable.
 struct MessageUndeliverable {
   Host& host;
   const Jid& to;  // bare
   xml::Element& stanza;
+  DeliveryHold hold{};
 };
 
 // A message about to be written to a session (carbons, filters).
@@ -84,6 +88,22 @@ struct SessionClosed {
 // The session's first available presence was broadcast (offline delivery).
 struct InitialPresenceSent {
   Session& session;
+};
+
+// A session was resumed (XEP-0198) after its connection had dropped. Messages
+// that arrived meanwhile went to offline storage; the offline module delivers
+// them now, as on initial presence.
+struct SessionResumed {
+  Session& session;
+};
+
+// A top-level element that is not a stanza, on a bound stream (for example
+// XEP-0352 <active/>). A handler that recognises it sets `handled`;
+// unhandled ones close the stream with <unsupported-stanza-type/>.
+struct StreamNonza {
+  Session& session;
+  xml::Element& element;
+  bool handled = false;
 };
 
 // Stream features offered after authentication (module features such as

@@ -1,10 +1,10 @@
 #include "xmpp/router.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 
 #include "xmpp/core.hpp"
 #include "xmpp/detached.hpp"
@@ -135,10 +135,17 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
     return;
   }
   switch (stanza_kind(stanza)) {
-    case StanzaKind::Message: route_message(*host, *to, std::move(stanza), std::move(origin)); break;
-    case StanzaKind::Presence: route_presence(*host, *to, std::move(stanza), std::move(origin)); break;
-    case StanzaKind::Iq: route_iq(*host, *to, std::move(stanza), std::move(origin)); break;
-    case StanzaKind::Other: break;
+    case StanzaKind::Message:
+      route_message(*host, *to, std::move(stanza), std::move(origin));
+      break;
+    case StanzaKind::Presence:
+      route_presence(*host, *to, std::move(stanza), std::move(origin));
+      break;
+    case StanzaKind::Iq:
+      route_iq(*host, *to, std::move(stanza), std::move(origin));
+      break;
+    case StanzaKind::Other:
+      break;
   }
 }
 
@@ -146,10 +153,10 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
 void Router::route_message(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin) {
   if (to.is_domain()) return;  // messages to the server itself: nothing handles them yet
   if (to.is_full()) {
-    MessageToFull event{host, to, stanza};
+    MessageToFull event{host, to, stanza, origin.get()};
     if (host.hooks().run(event) == Flow::Stop) return;
     if (SessionPtr target = find(to)) {
-      target->send(std::move(stanza));
+      target->send(std::move(stanza), origin ? origin->hold_delivery() : DeliveryHold{});
       return;
     }
     const std::string type = stanza.attr_or("type", "normal");
@@ -165,7 +172,7 @@ void Router::route_message(Host& host, const Jid& to, xml::Element stanza, Sessi
 
 void Router::deliver_message_to_bare(Host& host, const Jid& bare, xml::Element stanza,
                                      SessionPtr origin) {
-  MessageToBare event{host, bare, stanza};
+  MessageToBare event{host, bare, stanza, origin.get()};
   if (host.hooks().run(event) == Flow::Stop) return;
   const std::string type = stanza.attr_or("type", "normal");
   if (type == "error") return;
@@ -187,32 +194,35 @@ void Router::deliver_message_to_bare(Host& host, const Jid& bare, xml::Element s
     undeliverable(host, bare, std::move(stanza), std::move(origin));
     return;
   }
-  for (size_t i = 0; i + 1 < entries.size(); ++i) entries[i].session->send(stanza);
-  entries.back().session->send(std::move(stanza));
+  DeliveryHold hold = origin ? origin->hold_delivery() : DeliveryHold{};
+  for (size_t i = 0; i + 1 < entries.size(); ++i) entries[i].session->send(stanza, hold);
+  entries.back().session->send(std::move(stanza), std::move(hold));
 }
 
 void Router::undeliverable(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin) {
   auto executor = origin ? origin->executor() : core_.service_executor();
+  DeliveryHold hold = origin ? origin->hold_delivery() : DeliveryHold{};
   // Existence check and the offline hook run in the recipient's ordered lane,
   // so messages keep their order on their way to storage.
   asio::co_spawn(
       executor,
-      [this, &host, bare, stanza = std::move(stanza)]() mutable -> asio::awaitable<void> {
+      [this, &host, bare, stanza = std::move(stanza),
+       hold = std::move(hold)]() mutable -> asio::awaitable<void> {
         bool exists = false;
         try {
           exists = co_await core_.pool().run_ordered(
               bare.bare_str(), [this, &bare] { return core_.accounts().exists(bare); });
         } catch (const std::exception& e) {
           spdlog::warn("account lookup for {} failed: {}", bare.bare_str(), e.what());
-          bounce(stanza, StanzaError{ErrorType::Wait, "internal-server-error",
-                                     "storage unavailable", {}});
+          bounce(stanza,
+                 StanzaError{ErrorType::Wait, "internal-server-error", "storage unavailable", {}});
           co_return;
         }
         if (!exists) {
           bounce(stanza, StanzaError::service_unavailable());
           co_return;
         }
-        MessageUndeliverable event{host, bare, stanza};
+        MessageUndeliverable event{host, bare, stanza, std::move(hold)};
         if (host.hooks().run(event) == Flow::Continue)
           bounce(stanza, StanzaError::service_unavailable());
       },
@@ -222,8 +232,8 @@ void Router::undeliverable(Host& host, const Jid& bare, xml::Element stanza, Ses
 void Router::route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr) {
   if (to.is_domain()) return;
   const std::string type = stanza.attr_or("type");
-  const bool subscription = type == "subscribe" || type == "subscribed" ||
-                            type == "unsubscribe" || type == "unsubscribed";
+  const bool subscription = type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
+                            type == "unsubscribed";
   if (to.is_full() && !subscription) {
     PresenceToFull event{host, to, stanza};
     if (host.hooks().run(event) == Flow::Stop) return;
@@ -265,9 +275,9 @@ void Router::route_iq(Host& host, const Jid& to, xml::Element stanza, SessionPtr
   }
   std::optional<Jid> from = attr_jid(stanza, "from");
   if (!from) return;
-  IqScope scope = to.is_domain()                ? IqScope::Host
+  IqScope scope = to.is_domain()              ? IqScope::Host
                   : from->bare() == to.bare() ? IqScope::Self
-                                                : IqScope::Bare;
+                                              : IqScope::Bare;
   const xml::Element& payload = *stanza.element_children().front();
   const IqHandler* handler = host.iq().find(type == "get" ? IqType::Get : IqType::Set, scope,
                                             payload.name(), payload.xmlns());

@@ -2,8 +2,8 @@
 // What modules see of a client session. A session lives on one I/O thread for
 // its whole life; everything but send() and the read-only identity must be
 // called on that thread (executor()).
-#include <boost/asio/any_io_executor.hpp>
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,6 +41,22 @@ enum class StreamErrorCondition {
 };
 std::string_view to_string(StreamErrorCondition c);
 
+// Keeps a client's XEP-0198 acknowledgement back until the work it covers is
+// durable (DESIGN.md, "Durability rule"): whoever takes a stanza on towards a
+// socket or the store keeps the hold until it is written or committed, then
+// drops it. Copies share one hold (a message to three resources is acked once
+// all three have it). An empty hold costs nothing.
+class DeliveryHold {
+ public:
+  DeliveryHold() = default;
+  explicit DeliveryHold(std::shared_ptr<void> token) : token_(std::move(token)) {}
+  void release() { token_.reset(); }
+  explicit operator bool() const { return token_ != nullptr; }
+
+ private:
+  std::shared_ptr<void> token_;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   virtual ~Session() = default;
@@ -52,8 +68,13 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& remote_address() const { return remote_address_; }
   bool secure() const { return secure_; }
 
-  // Thread-safe: queues the stanza for writing on the session's thread.
-  virtual void send(xml::Element stanza) = 0;
+  // Thread-safe: queues the stanza for writing on the session's thread; the
+  // hold is released once it is written to the socket (or dropped).
+  virtual void send(xml::Element stanza, DeliveryHold hold) = 0;
+  void send(xml::Element stanza) { send(std::move(stanza), DeliveryHold{}); }
+  // A hold on the stanza this session is processing right now (empty when it
+  // is not processing one, or on another thread). See DeliveryHold.
+  virtual DeliveryHold hold_delivery() { return {}; }
   // Thread-safe: sends a stream error and closes the stream.
   virtual void close(StreamErrorCondition condition, std::string text = {}) = 0;
   virtual boost::asio::any_io_executor executor() = 0;

@@ -3,15 +3,14 @@
 // (XEP-0203) and appended to the account's offline store, in arrival order;
 // the first session that sends initial presence with a non-negative priority
 // gets them all, in order, and only then are they removed from the store.
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -68,8 +67,10 @@ asio::awaitable<void> expiry_loop(std::shared_ptr<Expiry> e) {
 class OfflineModule final : public Module {
  public:
   static ModuleInfo info() {
-    return {"offline", "Stores messages for accounts that are offline and delivers them at login",
-            {"XEP-0160", "XEP-0203", "XEP-0334"}, true};
+    return {"offline",
+            "Stores messages for accounts that are offline and delivers them at login",
+            {"XEP-0160", "XEP-0203", "XEP-0334"},
+            true};
   }
   static void declare_options(config::OptionSchema& s) {
     s.add_int("quota", 1000, 0, 1000000,
@@ -85,9 +86,8 @@ class OfflineModule final : public Module {
     ctx_ = &ctx;
     quota_ = static_cast<size_t>(ctx.options().get_int("quota"));
     ctx.add_feature("msgoffline");
-    ctx.on<MessageUndeliverable>(Stage::Deliver, [this](MessageUndeliverable& ev) {
-      return on_undeliverable(ev);
-    });
+    ctx.on<MessageUndeliverable>(Stage::Deliver,
+                                 [this](MessageUndeliverable& ev) { return on_undeliverable(ev); });
     ctx.on<InitialPresenceSent>(Stage::Deliver, [this](InitialPresenceSent& ev) {
       if (ev.session.priority() >= 0)
         asio::co_spawn(ev.session.executor(), flush(ev.session.shared_from_this()), asio::detached);
@@ -112,37 +112,44 @@ class OfflineModule final : public Module {
  private:
   Flow on_undeliverable(MessageUndeliverable& ev) {
     switch (offline::classify(ev.stanza)) {
-      case offline::Decision::Refuse: return Flow::Continue;  // the router bounces it
-      case offline::Decision::Drop: return Flow::Stop;
-      case offline::Decision::Store: break;
+      case offline::Decision::Refuse:
+        return Flow::Continue;  // the router bounces it
+      case offline::Decision::Drop:
+        return Flow::Stop;
+      case offline::Decision::Store:
+        break;
     }
     xml::Element stamped = ev.stanza;
     offline::stamp_delay(stamped, ctx_->domain(), xep0082_now());
     // One lane per recipient keeps the order in which messages got here.
-    asio::co_spawn(ctx_->executor(),
-                   store(ev.to.bare(), ev.stanza, xml::serialize(stamped, ns::client)),
-                   asio::detached);
+    asio::co_spawn(
+        ctx_->executor(),
+        store(ev.to.bare(), ev.stanza, xml::serialize(stamped, ns::client), std::move(ev.hold)),
+        asio::detached);
     return Flow::Stop;
   }
 
-  asio::awaitable<void> store(Jid owner, xml::Element original, std::string serialized) {
+  // `hold` keeps the sender's stream-management ack back until the commit.
+  asio::awaitable<void> store(Jid owner, xml::Element original, std::string serialized,
+                              [[maybe_unused]] DeliveryHold hold) {
     const std::string key = owner.bare_str();
     bool stored = false;
     try {
-      stored = co_await ctx_->pool().run_ordered(
-          key, [this, &owner, &serialized, quota = quota_] {
-            return ctx_->storage().offline().push({owner.domain(), owner.local()}, serialized,
-                                                  storage::Clock::now(), quota);
-          });
+      stored = co_await ctx_->pool().run_ordered(key, [this, &owner, &serialized, quota = quota_] {
+        return ctx_->storage().offline().push({owner.domain(), owner.local()}, serialized,
+                                              storage::Clock::now(), quota);
+      });
     } catch (const std::exception& e) {
       ctx_->log().warn("storing an offline message for {} failed: {}", key, e.what());
-      ctx_->router().bounce(original, {ErrorType::Wait, "internal-server-error",
-                                       "offline storage unavailable", {}});
+      ctx_->router().bounce(
+          original, {ErrorType::Wait, "internal-server-error", "offline storage unavailable", {}});
       co_return;
     }
     if (!stored) {
-      ctx_->router().bounce(original, {ErrorType::Cancel, "service-unavailable",
-                                       "the recipient's offline storage is full", {}});
+      ctx_->router().bounce(original, {ErrorType::Cancel,
+                                       "service-unavailable",
+                                       "the recipient's offline storage is full",
+                                       {}});
       co_return;
     }
     // A resource may have come online while this message was on its way to
@@ -150,9 +157,8 @@ class OfflineModule final : public Module {
     auto entries = ctx_->router().sessions_of(owner);
     std::erase_if(entries, [](const RouteEntry& e) { return !e.available || e.priority < 0; });
     if (!entries.empty()) {
-      auto best = std::max_element(entries.begin(), entries.end(), [](auto& a, auto& b) {
-        return a.priority < b.priority;
-      });
+      auto best = std::max_element(entries.begin(), entries.end(),
+                                   [](auto& a, auto& b) { return a.priority < b.priority; });
       asio::co_spawn(best->session->executor(), flush(best->session), asio::detached);
     }
   }

@@ -1,14 +1,14 @@
 #include "xmpp/stream/c2s_session.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include "xmpp/detached.hpp"
 #include "xmpp/events.hpp"
@@ -31,19 +31,25 @@ std::atomic<uint64_t> next_session_id{1};
 
 StreamErrorCondition condition_for(xml::ParseError e) {
   switch (e) {
-    case xml::ParseError::RestrictedXml: return StreamErrorCondition::RestrictedXml;
-    case xml::ParseError::PolicyViolation: return StreamErrorCondition::PolicyViolation;
-    case xml::ParseError::InvalidNamespace: return StreamErrorCondition::InvalidNamespace;
-    case xml::ParseError::BadFormat: return StreamErrorCondition::BadFormat;
-    default: return StreamErrorCondition::NotWellFormed;
+    case xml::ParseError::RestrictedXml:
+      return StreamErrorCondition::RestrictedXml;
+    case xml::ParseError::PolicyViolation:
+      return StreamErrorCondition::PolicyViolation;
+    case xml::ParseError::InvalidNamespace:
+      return StreamErrorCondition::InvalidNamespace;
+    case xml::ParseError::BadFormat:
+      return StreamErrorCondition::BadFormat;
+    default:
+      return StreamErrorCondition::NotWellFormed;
   }
 }
 
 // The stream header is the one piece of output that is an open tag, so it
 // cannot come from the element serializer; every value is escaped.
 std::string stream_header(std::string_view from, std::string_view id) {
-  std::string out = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en'";
+  std::string out =
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en'";
   if (!from.empty()) {
     out += " from='";
     xml::escape_to(out, from);
@@ -95,25 +101,25 @@ xml::ParserLimits C2SSession::current_limits() const {
 
 void C2SSession::new_parser(bool continue_stream) {
   parser_ = std::make_unique<xml::StreamParser>(
-      current_limits(),
-      xml::StreamParser::Handler{
-          [this](const xml::StreamHeader& h) {
-            if (priming_) return;
-            events_.push_back(OpenEvent{h});
-          },
-          [this](xml::Element&& el) {
-            events_.push_back(std::move(el));
-            // Before authentication, stop after every element: SASL success
-            // and STARTTLS change how the following bytes must be read.
-            if (!authenticated_) parser_->stop();
-          },
-          [this] { events_.push_back(CloseEvent{}); }});
+      current_limits(), xml::StreamParser::Handler{[this](const xml::StreamHeader& h) {
+                                                     if (priming_) return;
+                                                     events_.push_back(OpenEvent{h});
+                                                   },
+                                                   [this](xml::Element&& el) {
+                                                     events_.push_back(std::move(el));
+                                                     // Before authentication, stop after every
+                                                     // element: SASL success and STARTTLS change
+                                                     // how the following bytes must be read.
+                                                     if (!authenticated_) parser_->stop();
+                                                   },
+                                                   [this] { events_.push_back(CloseEvent{}); }});
   if (continue_stream) {
     // A stopped parser cannot resume; its successor continues the same
     // stream, so it is primed with the stream's opening (never sent to us
     // twice, and never reported as a new stream).
     priming_ = true;
-    parser_->feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+    parser_->feed(
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
     priming_ = false;
   } else {
     stream_open_ = false;
@@ -161,11 +167,10 @@ asio::awaitable<void> C2SSession::read_loop() {
   new_parser();
   std::array<char, 8192> buffer;
   while (!closed_) {
-    size_t n = tls_active_
-                   ? co_await stream_.async_read_some(asio::buffer(buffer),
-                                                      asio::redirect_error(use_awaitable, ec))
-                   : co_await stream_.next_layer().async_read_some(
-                         asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+    size_t n = tls_active_ ? co_await stream_.async_read_some(
+                                 asio::buffer(buffer), asio::redirect_error(use_awaitable, ec))
+                           : co_await stream_.next_layer().async_read_some(
+                                 asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
     if (ec) break;
     std::string_view data(buffer.data(), n);
     while (!data.empty() && !closing_) {
@@ -330,10 +335,9 @@ asio::awaitable<void> C2SSession::on_element(xml::Element el) {
     // In-band registration (XEP-0077) is the one exchange allowed before
     // authentication; TLS was enforced above. Unhandled: not-authorized below.
     el.remove_attr("from");  // no identity yet
-    UnauthenticatedIq event{*this, stream_host_, el, executor_,
-                            [self = shared_from_this()](xml::Element reply) {
-                              self->send(std::move(reply));
-                            }};
+    UnauthenticatedIq event{
+        *this, stream_host_, el, executor_,
+        [self = shared_from_this()](xml::Element reply) { self->send(std::move(reply)); }};
     host_->hooks().run(event);
     if (event.handled) co_return;
   }
@@ -342,6 +346,11 @@ asio::awaitable<void> C2SSession::on_element(xml::Element el) {
     co_return;
   }
   if (stanza_kind(el) == StanzaKind::Other) {
+    if (bound_) {
+      StreamNonza event{*this, el};
+      host_->hooks().run(event);
+      if (event.handled) co_return;
+    }
     close(StreamErrorCondition::UnsupportedStanzaType);
     co_return;
   }
@@ -413,7 +422,8 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
       Jid account = *Jid::make(*user, stream_host_);
       std::optional<std::vector<sasl::ScramCredential>> stored;
       try {
-        stored = co_await core_.pool().run([this, &account] { return core_.accounts().credentials(account); });
+        stored = co_await core_.pool().run(
+            [this, &account] { return core_.accounts().credentials(account); });
       } catch (const std::exception& e) {
         spdlog::warn("credential lookup failed: {}", e.what());
         sasl_failed(sasl::Failure::TemporaryAuthFailure);
@@ -473,7 +483,8 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
       Jid account = *Jid::make(*user, stream_host_);
       std::optional<std::vector<sasl::ScramCredential>> stored;
       try {
-        stored = co_await core_.pool().run([this, &account] { return core_.accounts().credentials(account); });
+        stored = co_await core_.pool().run(
+            [this, &account] { return core_.accounts().credentials(account); });
       } catch (const std::exception& e) {
         spdlog::warn("credential lookup failed: {}", e.what());
         scram_.reset();
@@ -563,9 +574,9 @@ void C2SSession::on_bind(const xml::Element& iq) {
   }
   jid_ = *Jid::make(username_, stream_host_, *resource);
   SessionPtr replaced;
-  auto result = core_.router().bind(shared_from_this(),
-                                    static_cast<size_t>(core_.config().limits.max_resources_per_account),
-                                    replaced);
+  auto result = core_.router().bind(
+      shared_from_this(), static_cast<size_t>(core_.config().limits.max_resources_per_account),
+      replaced);
   if (result == Router::BindResult::TooManyResources) {
     jid_ = Jid();
     StanzaError err{ErrorType::Cancel, "resource-constraint", "too many resources", {}};
@@ -578,7 +589,9 @@ void C2SSession::on_bind(const xml::Element& iq) {
   xml::Element reply = iq_result(iq);
   reply.remove_attr("from");
   reply.set_attr("to", jid_.str());
-  reply.add_child("bind", std::string(ns::bind)).add_child("jid", std::string(ns::bind)).add_text(jid_.str());
+  reply.add_child("bind", std::string(ns::bind))
+      .add_child("jid", std::string(ns::bind))
+      .add_text(jid_.str());
   enqueue(std::move(reply));
   SessionBound event{*this};
   host_->hooks().run(event);
@@ -601,7 +614,8 @@ void C2SSession::on_stanza(xml::Element stanza) {
       return;
     }
     if ((type == "get" || type == "set") && stanza.element_count() != 1) {
-      enqueue(error_reply(stanza, StanzaError::bad_request("an iq get or set has exactly one child")));
+      enqueue(
+          error_reply(stanza, StanzaError::bad_request("an iq get or set has exactly one child")));
       return;
     }
   }
@@ -637,17 +651,19 @@ void C2SSession::on_stanza(xml::Element stanza) {
   core_.router().route(std::move(stanza), shared_from_this());
 }
 
-void C2SSession::send(xml::Element stanza) {
+void C2SSession::send(xml::Element stanza, DeliveryHold hold) {
   if (executor_.target<asio::io_context::executor_type>() &&
       executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
-    enqueue(std::move(stanza));
+    enqueue(std::move(stanza), std::move(hold));
     return;
   }
   asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()),
-                         s = std::move(stanza)]() mutable { self->enqueue(std::move(s)); });
+                         s = std::move(stanza), h = std::move(hold)]() mutable {
+    self->enqueue(std::move(s), std::move(h));
+  });
 }
 
-void C2SSession::enqueue(xml::Element stanza) {
+void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
   if (closing_) return;
   if (bound_ && host_) {
     StanzaToClient event{*this, stanza};
@@ -655,6 +671,7 @@ void C2SSession::enqueue(xml::Element stanza) {
   }
   core_.counters().stanzas_out++;
   write_raw(xml::serialize(stanza, ns::client));
+  if (hold && !closed_) out_holds_.push_back(std::move(hold));
 }
 
 void C2SSession::write_raw(std::string_view data) {
@@ -671,9 +688,8 @@ void C2SSession::write_raw(std::string_view data) {
     writing_ = true;
     asio::co_spawn(
         executor_,
-        [self = std::static_pointer_cast<C2SSession>(shared_from_this())]() -> asio::awaitable<void> {
-          co_await self->write_loop();
-        },
+        [self = std::static_pointer_cast<C2SSession>(
+             shared_from_this())]() -> asio::awaitable<void> { co_await self->write_loop(); },
         log_exceptions("c2s session"));
   }
 }
@@ -683,8 +699,11 @@ asio::awaitable<void> C2SSession::write_loop() {
   while (!out_.empty() && !closed_) {
     std::string chunk;
     chunk.swap(out_);
+    std::vector<DeliveryHold> holds;
+    holds.swap(out_holds_);
     if (tls_active_)
-      co_await asio::async_write(stream_, asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
+      co_await asio::async_write(stream_, asio::buffer(chunk),
+                                 asio::redirect_error(use_awaitable, ec));
     else
       co_await asio::async_write(stream_.next_layer(), asio::buffer(chunk),
                                  asio::redirect_error(use_awaitable, ec));
@@ -701,8 +720,9 @@ asio::awaitable<void> C2SSession::write_loop() {
 void C2SSession::close(StreamErrorCondition condition, std::string text) {
   if (!executor_.target<asio::io_context::executor_type>() ||
       !executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
-    asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()), condition,
-                           text = std::move(text)]() mutable { self->close(condition, std::move(text)); });
+    asio::post(executor_,
+               [self = std::static_pointer_cast<C2SSession>(shared_from_this()), condition,
+                text = std::move(text)]() mutable { self->close(condition, std::move(text)); });
     return;
   }
   if (closing_ || closed_) return;
@@ -713,7 +733,8 @@ void C2SSession::close(StreamErrorCondition condition, std::string text) {
   xml::Element error("error", std::string(ns::streams));
   error.add_child(std::string(to_string(condition)), std::string(ns::stream_errors));
   if (!text.empty()) error.add_child("text", std::string(ns::stream_errors)).add_text(text);
-  if (condition == StreamErrorCondition::PolicyViolation && text.find("too big") != std::string::npos)
+  if (condition == StreamErrorCondition::PolicyViolation &&
+      text.find("too big") != std::string::npos)
     error.add_child("stanza-too-big", std::string(ns::xmpp_errors));
   write_raw(xml::serialize(error, ns::client));
   write_raw("</stream:stream>");

@@ -33,12 +33,15 @@ class C2SSession final : public Session {
   ~C2SSession() override;
 
   void start();
-  void send(xml::Element stanza) override;
+  using Session::send;
+  void send(xml::Element stanza, DeliveryHold hold) override;
   void close(StreamErrorCondition condition, std::string text = {}) override;
   boost::asio::any_io_executor executor() override { return executor_; }
 
  private:
-  struct OpenEvent { xml::StreamHeader header; };
+  struct OpenEvent {
+    xml::StreamHeader header;
+  };
   struct CloseEvent {};
   using Event = std::variant<OpenEvent, xml::Element, CloseEvent>;
 
@@ -57,7 +60,7 @@ class C2SSession final : public Session {
   void send_features();
   bool mechanism_offered(const std::string& mechanism);
   void write_raw(std::string_view data);
-  void enqueue(xml::Element stanza);
+  void enqueue(xml::Element stanza, DeliveryHold hold = {});
   void finish_close();
   void cleanup();
   xml::ParserLimits current_limits() const;
@@ -82,8 +85,8 @@ class C2SSession final : public Session {
   bool closing_ = false;
   bool closed_ = false;
   bool cleaned_up_ = false;
-  std::string stream_host_;   // the host this stream was opened to
-  std::string username_;      // authenticated localpart
+  std::string stream_host_;  // the host this stream was opened to
+  std::string username_;     // authenticated localpart
   int auth_failures_ = 0;
 
   // SASL in progress
@@ -92,6 +95,7 @@ class C2SSession final : public Session {
 
   // Output
   std::string out_;
+  std::vector<DeliveryHold> out_holds_;  // released once out_ is written
   bool writing_ = false;
 };
 
