@@ -1,13 +1,13 @@
 #include "server/server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <spdlog/spdlog.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -24,12 +24,14 @@ Server::Server(config::Config config) : config_(std::move(config)) {
   std::filesystem::create_directories(config_.data_dir);
   storage_ = storage::open_storage(config_.storage);
   accounts_ = std::make_unique<StoreAccountDirectory>(*storage_);
-  const size_t db_threads = config_.storage.backend == "sqlite" ? 2 : std::max(2, config_.storage.pool_size);
+  const size_t db_threads =
+      config_.storage.backend == "sqlite" ? 2 : std::max(2, config_.storage.pool_size);
   pool_ = std::make_unique<BlockingPool>(db_threads);
   size_t threads = config_.threads > 0 ? static_cast<size_t>(config_.threads)
                                        : std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) ios_.push_back(std::make_unique<asio::io_context>(1));
-  for (const auto& domain : config_.hosts) hosts_.emplace(domain, std::make_unique<Host>(domain, *this));
+  for (const auto& domain : config_.hosts)
+    hosts_.emplace(domain, std::make_unique<Host>(domain, *this));
   tls_ = std::make_unique<tls::TlsContexts>(config_.tls, config_.hosts, config_.data_dir);
   throttle_ = std::make_unique<AuthThrottle>(
       static_cast<size_t>(config_.limits.auth_failures_per_address_per_minute));
@@ -116,11 +118,12 @@ void Server::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool direct_tl
             if (ec == asio::error::operation_aborted || stopping_) co_return;
             spdlog::warn("accept failed: {}", ec.message());
             // Out of descriptors and the like: back off instead of spinning.
-            asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+            asio::steady_timer t(co_await asio::this_coro::executor,
+                                 std::chrono::milliseconds(100));
             co_await t.async_wait(asio::use_awaitable);
             continue;
           }
-          C2SOptions options{direct_tls, tls_->default_context_ptr(), throttle_.get()};
+          C2SOptions options{direct_tls, tls_->default_context_ptr(), throttle_.get(), &resumable_};
           std::make_shared<C2SSession>(std::move(socket), *this, std::move(options))->start();
         }
       },
@@ -129,9 +132,10 @@ void Server::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool direct_tl
 
 int Server::run() {
   start_listeners();
-  std::string socket_path = config_.admin_socket.empty()
-                                ? (std::filesystem::path(config_.data_dir) / "parleyctl.sock").string()
-                                : config_.admin_socket;
+  std::string socket_path =
+      config_.admin_socket.empty()
+          ? (std::filesystem::path(config_.data_dir) / "parleyctl.sock").string()
+          : config_.admin_socket;
   admin_ = std::make_unique<AdminServer>(*this, socket_path);
   admin_->start();
 
@@ -152,7 +156,8 @@ int Server::run() {
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& io : ios_) guards.push_back(asio::make_work_guard(*io));
-  for (size_t i = 1; i < ios_.size(); ++i) threads_.emplace_back([io = ios_[i].get()] { io->run(); });
+  for (size_t i = 1; i < ios_.size(); ++i)
+    threads_.emplace_back([io = ios_[i].get()] { io->run(); });
   spdlog::info("parleyd {} started for {} host(s) with {} I/O thread(s), storage {}",
                PARLEY_VERSION, hosts_.size(), ios_.size(), storage_->backend_name());
   ios_.front()->run();
@@ -179,7 +184,8 @@ void Server::stop() {
     for (const auto& entry : router_.all_sessions())
       entry.session->close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
     // Give the sessions a moment to flush their stream errors, then stop.
-    auto timer = std::make_shared<asio::steady_timer>(*ios_.front(), std::chrono::milliseconds(300));
+    auto timer =
+        std::make_shared<asio::steady_timer>(*ios_.front(), std::chrono::milliseconds(300));
     timer->async_wait([this, timer](boost::system::error_code) {
       for (auto& io : ios_) io->stop();
     });

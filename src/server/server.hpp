@@ -2,10 +2,10 @@
 // parleyd: owns the configuration, the store, the I/O threads (one io_context
 // per thread, sessions pinned to one), the hosts with their modules, the
 // listeners and the admin socket.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <thread>
@@ -17,6 +17,7 @@
 #include "xmpp/module.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/stream/auth_throttle.hpp"
+#include "xmpp/stream/stream_management.hpp"
 #include "xmpp/stream/tls.hpp"
 
 namespace parley {
@@ -74,6 +75,7 @@ class Server final : public ServerCore {
   Counters counters_;
   std::unique_ptr<tls::TlsContexts> tls_;
   std::unique_ptr<AuthThrottle> throttle_;
+  SmRegistry resumable_;  // XEP-0198 sessions that may be resumed
   std::vector<std::pair<std::string, std::shared_ptr<boost::asio::ip::tcp::acceptor>>> acceptors_;
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<AdminServer> admin_;

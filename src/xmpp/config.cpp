@@ -172,11 +172,12 @@ struct LimitField {
   const char* doc;
 };
 
-const std::array<LimitField, 11>& limit_fields() {
-  static const std::array<LimitField, 11> fields{{
+const std::array<LimitField, 13>& limit_fields() {
+  static const std::array<LimitField, 13> fields{{
       {"max_stanza_bytes", &Limits::max_stanza_bytes, 1 * KiB, 64 * MiB,
        "Largest stanza (any top-level element, tags included) in bytes accepted after "
-       "authentication; a larger one is a `<policy-violation/>` stream error."},
+       "authentication; a larger one is a `<policy-violation/>` stream error with "
+       "`<stanza-too-big/>` (XEP-0478, advertised in the stream features)."},
       {"preauth_max_stanza_bytes", &Limits::preauth_max_stanza_bytes, 512, 1 * MiB,
        "The same limit before authentication (STARTTLS, SASL). Must not exceed "
        "max_stanza_bytes."},
@@ -198,6 +199,14 @@ const std::array<LimitField, 11>& limit_fields() {
        "Seconds a TLS handshake (STARTTLS or direct TLS) may take."},
       {"send_buffer_bytes", &Limits::send_buffer_bytes, 4 * KiB, 1 * GiB,
        "Most bytes queued for a slow client; beyond this the session is closed."},
+      {"sm_resume_timeout_seconds", &Limits::sm_resume_timeout_seconds, 0, 7 * 24 * 3600,
+       "How long a session whose connection dropped waits for XEP-0198 resumption "
+       "(the client may ask for less). Meanwhile its messages go to other resources "
+       "or offline storage. 0 disables resumption."},
+      {"sm_max_unacked_stanzas", &Limits::sm_max_unacked_stanzas, 10, 1000000,
+       "Most stanzas sent to a client and not yet acknowledged (XEP-0198); beyond "
+       "this the stream is closed (or a hibernated session ends) and the unacknowledged "
+       "messages go to other resources or offline storage."},
   }};
   return fields;
 }
@@ -226,12 +235,12 @@ std::vector<std::pair<std::string, OptionSchema>> build_core_schemas() {
       .add_int("scram_iterations", 4096, 4096, 10000000,
                "PBKDF2 iteration count for newly stored SCRAM credentials (RFC 7677 requires "
                "at least 4096). Existing credentials keep their count.")
-      .add_string_list("sasl_mechanisms",
-                       {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1",
-                        "PLAIN"},
-                       "SASL mechanisms offered to clients, from this set. PLAIN is only ever "
-                       "offered over TLS, the -PLUS variants only where channel binding is "
-                       "available.");
+      .add_string_list(
+          "sasl_mechanisms",
+          {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"},
+          "SASL mechanisms offered to clients, from this set. PLAIN is only ever "
+          "offered over TLS, the -PLUS variants only where channel binding is "
+          "available.");
   out.emplace_back("server", std::move(server));
 
   OptionSchema listener;
@@ -637,8 +646,8 @@ struct Loader {
     cfg.threads = static_cast<int>(v.get_int("threads"));
     cfg.scram_iterations = v.get_int("scram_iterations");
     cfg.sasl_mechanisms = v.get_list("sasl_mechanisms");
-    static const std::vector<std::string> known_mechanisms{
-        "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};
+    static const std::vector<std::string> known_mechanisms{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+                                                           "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};
     for (const auto& m : cfg.sasl_mechanisms)
       if (std::find(known_mechanisms.begin(), known_mechanisms.end(), m) == known_mechanisms.end())
         d.at(t.get("sasl_mechanisms"), "key 'server.sasl_mechanisms' has an unknown mechanism " +

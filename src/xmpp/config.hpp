@@ -60,7 +60,8 @@ class OptionValues {
 struct ListenerConfig {
   std::string kind;  // "c2s" (STARTTLS), "c2s_direct_tls" (XEP-0368)
   std::string bind = "127.0.0.1";
-  uint16_t port = 0;  // 0 = ephemeral (tests); the bound port is logged and written to data_dir/ports
+  uint16_t port =
+      0;  // 0 = ephemeral (tests); the bound port is logged and written to data_dir/ports
 };
 
 struct TlsConfig {
@@ -83,10 +84,12 @@ struct Limits {
   int64_t unauthenticated_timeout_seconds = 60;
   int64_t tls_handshake_timeout_seconds = 30;
   int64_t send_buffer_bytes = 4 * 1024 * 1024;
+  int64_t sm_resume_timeout_seconds = 24 * 3600;
+  int64_t sm_max_unacked_stanzas = 5000;
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string level = "info";   // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text | json
   std::string file;             // empty = stderr
 };
@@ -100,11 +103,11 @@ struct Config {
   std::string path;  // where it was loaded from
   std::vector<std::string> hosts{"localhost"};
   std::string data_dir = "data";
-  int threads = 0;  // 0 = one per core
+  int threads = 0;           // 0 = one per core
   std::string admin_socket;  // empty = data_dir/parleyctl.sock
   int64_t scram_iterations = 4096;
-  std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-                                           "SCRAM-SHA-1", "PLAIN"};
+  std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+                                           "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};
   std::vector<ListenerConfig> listeners;
   TlsConfig tls;
   storage::StorageConfig storage;
@@ -115,13 +118,15 @@ struct Config {
 
 struct LoadResult {
   std::optional<Config> config;
-  std::vector<std::string> errors;  // "parley.toml:12: key 'storage.backnd' is unknown (did you mean 'backend'?)"
+  std::vector<std::string>
+      errors;  // "parley.toml:12: key 'storage.backnd' is unknown (did you mean 'backend'?)"
 };
 
 // `module_schemas`: name -> schema of every module compiled in. A module is
 // enabled by the presence of its [modules.NAME] table unless `enabled = false`,
 // or by default when `default_enabled` lists it.
-LoadResult load_file(const std::string& path, const std::map<std::string, OptionSchema>& module_schemas,
+LoadResult load_file(const std::string& path,
+                     const std::map<std::string, OptionSchema>& module_schemas,
                      const std::vector<std::string>& default_enabled);
 LoadResult load_string(const std::string& toml_text, const std::string& source_name,
                        const std::map<std::string, OptionSchema>& module_schemas,

@@ -30,7 +30,7 @@ Router::BindResult Router::bind(const SessionPtr& session, size_t max_resources,
   for (auto& entry : list) {
     if (entry.session->jid() == session->jid()) {
       replaced = entry.session;
-      entry = RouteEntry{session, 0, false, false, nullptr};
+      entry = RouteEntry{session, 0, false, false, false, nullptr};
       return BindResult::Replaced;
     }
   }
@@ -38,7 +38,7 @@ Router::BindResult Router::bind(const SessionPtr& session, size_t max_resources,
     if (list.empty()) shard.by_bare.erase(bare);
     return BindResult::TooManyResources;
   }
-  list.push_back(RouteEntry{session, 0, false, false, nullptr});
+  list.push_back(RouteEntry{session, 0, false, false, false, nullptr});
   return BindResult::Ok;
 }
 
@@ -74,6 +74,42 @@ void Router::set_interested(const Session& session, bool interested) {
   if (it == shard.by_bare.end()) return;
   for (auto& e : it->second)
     if (e.session.get() == &session) e.interested = interested;
+}
+
+void Router::set_hibernated(const Session& session, bool hibernated) {
+  const std::string bare = session.jid().bare_str();
+  Shard& shard = shard_for(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(bare);
+  if (it == shard.by_bare.end()) return;
+  for (auto& e : it->second)
+    if (e.session.get() == &session) e.hibernated = hibernated;
+}
+
+bool Router::replace(const Session& old, const SessionPtr& successor) {
+  const std::string bare = old.jid().bare_str();
+  Shard& shard = shard_for(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(bare);
+  if (it == shard.by_bare.end()) return false;
+  for (auto& e : it->second)
+    if (e.session.get() == &old) {
+      e.session = successor;
+      e.hibernated = false;
+      return true;
+    }
+  return false;
+}
+
+SessionPtr Router::find_awake(const Jid& full) const {
+  const std::string key = full.bare_str();
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_bare.find(key);
+  if (it == shard.by_bare.end()) return nullptr;
+  for (const auto& e : it->second)
+    if (e.session->jid() == full) return e.hibernated ? nullptr : e.session;
+  return nullptr;
 }
 
 std::vector<RouteEntry> Router::sessions_of(const Jid& bare) const {
@@ -155,7 +191,7 @@ void Router::route_message(Host& host, const Jid& to, xml::Element stanza, Sessi
   if (to.is_full()) {
     MessageToFull event{host, to, stanza, origin.get()};
     if (host.hooks().run(event) == Flow::Stop) return;
-    if (SessionPtr target = find(to)) {
+    if (SessionPtr target = find_awake(to)) {
       target->send(std::move(stanza), origin ? origin->hold_delivery() : DeliveryHold{});
       return;
     }
@@ -180,8 +216,34 @@ void Router::deliver_message_to_bare(Host& host, const Jid& bare, xml::Element s
     bounce(stanza, StanzaError::service_unavailable());
     return;
   }
+  deliver_to_available(host, bare, std::move(stanza), std::move(origin));
+}
+
+void Router::redeliver(xml::Element message) {
+  std::optional<Jid> to = attr_jid(message, "to");
+  if (!to || to->is_domain()) return;
+  Host* host = core_.host(to->domain());
+  if (!host) return;
+  const std::string type = message.attr_or("type", "normal");
+  if (type == "error" || type == "groupchat" || type == "headline") return;
+  if (to->is_full()) {
+    deliver_to_available(*host, to->bare(), std::move(message), nullptr);
+    return;
+  }
+  // Sent to the bare JID: any other available resource got its own copy
+  // already; only if there is none must the message be stored.
+  auto entries = sessions_of(*to);
+  std::erase_if(entries,
+                [](const RouteEntry& e) { return !e.available || e.priority < 0 || e.hibernated; });
+  if (entries.empty()) undeliverable(*host, *to, std::move(message), nullptr);
+}
+
+void Router::deliver_to_available(Host& host, const Jid& bare, xml::Element stanza,
+                                  SessionPtr origin) {
+  const std::string type = stanza.attr_or("type", "normal");
   auto entries = sessions_of(bare);
-  std::erase_if(entries, [](const RouteEntry& e) { return !e.available || e.priority < 0; });
+  std::erase_if(entries,
+                [](const RouteEntry& e) { return !e.available || e.priority < 0 || e.hibernated; });
   if (type == "normal" && !entries.empty()) {
     // Highest priority only (ties all get it).
     int top = std::max_element(entries.begin(), entries.end(), [](auto& a, auto& b) {
@@ -202,31 +264,32 @@ void Router::deliver_message_to_bare(Host& host, const Jid& bare, xml::Element s
 void Router::undeliverable(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin) {
   auto executor = origin ? origin->executor() : core_.service_executor();
   DeliveryHold hold = origin ? origin->hold_delivery() : DeliveryHold{};
+  asio::co_spawn(executor, store_undeliverable(host, bare, std::move(stanza), std::move(hold)),
+                 log_exceptions("router"));
+}
+
+// A named coroutine, not a lambda: GCC 12 mis-copies lambda coroutines that
+// own their captures, which here lost the hold and the stanza.
+asio::awaitable<void> Router::store_undeliverable(Host& host, Jid bare, xml::Element stanza,
+                                                  DeliveryHold hold) {
   // Existence check and the offline hook run in the recipient's ordered lane,
   // so messages keep their order on their way to storage.
-  asio::co_spawn(
-      executor,
-      [this, &host, bare, stanza = std::move(stanza),
-       hold = std::move(hold)]() mutable -> asio::awaitable<void> {
-        bool exists = false;
-        try {
-          exists = co_await core_.pool().run_ordered(
-              bare.bare_str(), [this, &bare] { return core_.accounts().exists(bare); });
-        } catch (const std::exception& e) {
-          spdlog::warn("account lookup for {} failed: {}", bare.bare_str(), e.what());
-          bounce(stanza,
-                 StanzaError{ErrorType::Wait, "internal-server-error", "storage unavailable", {}});
-          co_return;
-        }
-        if (!exists) {
-          bounce(stanza, StanzaError::service_unavailable());
-          co_return;
-        }
-        MessageUndeliverable event{host, bare, stanza, std::move(hold)};
-        if (host.hooks().run(event) == Flow::Continue)
-          bounce(stanza, StanzaError::service_unavailable());
-      },
-      log_exceptions("router"));
+  bool exists = false;
+  try {
+    exists = co_await core_.pool().run_ordered(
+        bare.bare_str(), [this, &bare] { return core_.accounts().exists(bare); });
+  } catch (const std::exception& e) {
+    spdlog::warn("account lookup for {} failed: {}", bare.bare_str(), e.what());
+    bounce(stanza,
+           StanzaError{ErrorType::Wait, "internal-server-error", "storage unavailable", {}});
+    co_return;
+  }
+  if (!exists) {
+    bounce(stanza, StanzaError::service_unavailable());
+    co_return;
+  }
+  MessageUndeliverable event{host, bare, stanza, std::move(hold)};
+  if (host.hooks().run(event) == Flow::Continue) bounce(stanza, StanzaError::service_unavailable());
 }
 
 void Router::route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr) {

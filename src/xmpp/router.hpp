@@ -3,6 +3,7 @@
 // sharded by bare JID; no lock is held while a stanza is processed, and a
 // stanza for a session on another thread is posted to that thread.
 #include <array>
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,9 @@ struct RouteEntry {
   int priority = 0;
   bool available = false;
   bool interested = false;
+  // The connection dropped and the session waits for XEP-0198 resumption:
+  // messages go to other resources or offline storage instead.
+  bool hibernated = false;
   std::shared_ptr<const xml::Element> presence;  // last broadcast presence
 };
 
@@ -39,6 +43,10 @@ class Router {
   void unbind(const Session& session);
   void update_presence(const Session& session, std::shared_ptr<const xml::Element> presence);
   void set_interested(const Session& session, bool interested);
+  void set_hibernated(const Session& session, bool hibernated);
+  // A resumed session (XEP-0198) takes the place of the hibernated one,
+  // keeping its presence and flags. False if `old` is not bound any more.
+  bool replace(const Session& old, const SessionPtr& successor);
 
   std::vector<RouteEntry> sessions_of(const Jid& bare) const;
   SessionPtr find(const Jid& full) const;
@@ -48,6 +56,12 @@ class Router {
   // Routes a stanza whose `from` is already stamped. `origin` is the local
   // session that sent it, if any. Callable from any thread.
   void route(xml::Element stanza, SessionPtr origin = nullptr);
+  // A message a session took but its client never received (unacknowledged
+  // under XEP-0198, or arriving as the session closed), after that session
+  // left the table: to the account's other available resources, else to
+  // offline storage; one sent to the bare JID only if no other resource got
+  // it. Hooks do not run again, so it is not archived twice.
+  void redeliver(xml::Element message);
   // Sends an error reply for `stanza` unless it is itself an error.
   void bounce(const xml::Element& stanza, const StanzaError& error);
   // Delivery to non-local domains (s2s, cluster). Default: remote-server-not-found.
@@ -65,7 +79,11 @@ class Router {
   void route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
   void route_iq(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
   void deliver_message_to_bare(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  void deliver_to_available(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin);
+  SessionPtr find_awake(const Jid& full) const;
   void undeliverable(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  boost::asio::awaitable<void> store_undeliverable(Host& host, Jid bare, xml::Element stanza,
+                                                   DeliveryHold hold);
 
   ServerCore& core_;
   mutable std::array<Shard, kShards> shards_;

@@ -108,6 +108,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
  protected:
   friend class Router;
+  // Stream resumption (XEP-0198): the new connection's session takes over
+  // the identity, presence state and module state of the one it resumes.
+  void adopt_state_of(Session& old) {
+    jid_ = old.jid_;
+    host_ = old.host_;
+    available_ = old.available_;
+    priority_ = old.priority_;
+    interested_ = old.interested_;
+    initial_presence_sent_ = old.initial_presence_sent_;
+    slots_ = std::move(old.slots_);
+  }
   uint64_t id_ = 0;
   Jid jid_;
   Host* host_ = nullptr;

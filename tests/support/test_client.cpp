@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
+#include "xmpp/sasl/scram.hpp"
 #include "xmpp/xml/serializer.hpp"
 #include "xmpp/xml/stream_parser.hpp"
 
@@ -21,7 +24,14 @@ namespace {
 
 std::once_flag strophe_once;
 
-void strophe_init() { std::call_once(strophe_once, [] { xmpp_initialize(); }); }
+void strophe_init() {
+  std::call_once(strophe_once, [] {
+    xmpp_initialize();
+    // libstrophe writes with send(2) without MSG_NOSIGNAL: a connection that
+    // a test dropped must not kill the test process.
+    std::signal(SIGPIPE, SIG_IGN);
+  });
+}
 
 }  // namespace
 
@@ -37,13 +47,15 @@ std::optional<xml::Element> parse_xml(const std::string& text) {
                                     },
                                     [] {}});
   auto r = parser.feed(
-      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" + text +
-      "</stream:stream>");
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
+      text + "</stream:stream>");
   if (r.error != xml::ParseError::None) return std::nullopt;
   return result;
 }
 
-std::string to_xml(const xml::Element& el) { return xml::serialize(el, "jabber:client"); }
+std::string to_xml(const xml::Element& el) {
+  return xml::serialize(el, "jabber:client");
+}
 
 Predicate is_message_from(const std::string& from_prefix) {
   return [from_prefix](const xml::Element& el) {
@@ -75,10 +87,13 @@ XmppClient::XmppClient(const TestServer& server, std::string jid, std::string pa
   strophe_init();
   ctx_ = xmpp_ctx_new(nullptr, nullptr);
   conn_ = xmpp_conn_new(ctx_);
-  long flags = XMPP_CONN_FLAG_TRUST_TLS | XMPP_CONN_FLAG_DISABLE_SM;
+  long flags = XMPP_CONN_FLAG_TRUST_TLS;
+  if (!options_.stream_management) flags |= XMPP_CONN_FLAG_DISABLE_SM;
   if (options_.direct_tls) flags |= XMPP_CONN_FLAG_LEGACY_SSL;
-  if (options_.disable_tls) flags |= XMPP_CONN_FLAG_DISABLE_TLS;
-  else if (!options_.direct_tls) flags |= XMPP_CONN_FLAG_MANDATORY_TLS;
+  if (options_.disable_tls)
+    flags |= XMPP_CONN_FLAG_DISABLE_TLS;
+  else if (!options_.direct_tls)
+    flags |= XMPP_CONN_FLAG_MANDATORY_TLS;
   xmpp_conn_set_flags(conn_, flags);
   std::string full = jid_;
   if (!options_.resource.empty()) full += "/" + options_.resource;
@@ -86,14 +101,63 @@ XmppClient::XmppClient(const TestServer& server, std::string jid, std::string pa
   xmpp_conn_set_pass(conn_, password_.c_str());
 }
 
+namespace {
+// libstrophe tells the socket only to its sockopt callback.
+std::mutex socket_mutex;
+std::map<xmpp_conn_t*, int> sockets;
+int remember_socket(xmpp_conn_t* conn, void* sock) {
+  std::lock_guard lock(socket_mutex);
+  sockets[conn] = *static_cast<int*>(sock);
+  return 0;
+}
+}  // namespace
+
+void XmppClient::drop_connection() {
+  int fd = -1;
+  {
+    std::lock_guard lock(socket_mutex);
+    if (auto it = sockets.find(conn_); it != sockets.end()) fd = it->second;
+  }
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!finished_ && std::chrono::steady_clock::now() < deadline) xmpp_run_once(ctx_, 20);
+  connected_ = false;
+}
+
+bool XmppClient::reconnect(std::chrono::milliseconds timeout) {
+  // libstrophe keeps the stream-management state on the connection object and
+  // sends <resume/> when the same connection object connects again.
+  if (!wait_disconnected(timeout)) {
+    error_ = "still-connected";
+    return false;
+  }
+  connected_ = false;
+  finished_ = false;
+  error_.clear();
+  uint16_t port = options_.direct_tls ? server_.direct_tls_port() : server_.c2s_port();
+  if (xmpp_connect_client(conn_, "127.0.0.1", port, &XmppClient::on_conn, this) != XMPP_EOK) {
+    error_ = "connect-failed";
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!connected_ && !finished_ && std::chrono::steady_clock::now() < deadline)
+    xmpp_run_once(ctx_, 20);
+  if (!connected_ && error_.empty()) error_ = finished_ ? "disconnected" : "timeout";
+  return connected_;
+}
+
 XmppClient::~XmppClient() {
   if (connected_) disconnect(1s);
+  {
+    std::lock_guard lock(socket_mutex);
+    sockets.erase(conn_);
+  }
   xmpp_conn_release(conn_);
   xmpp_ctx_free(ctx_);
 }
 
-void XmppClient::on_conn(xmpp_conn_t*, xmpp_conn_event_t event, int, xmpp_stream_error_t* stream_error,
-                         void* userdata) {
+void XmppClient::on_conn(xmpp_conn_t*, xmpp_conn_event_t event, int,
+                         xmpp_stream_error_t* stream_error, void* userdata) {
   auto* self = static_cast<XmppClient*>(userdata);
   if (event == XMPP_CONN_CONNECT) {
     self->connected_ = true;
@@ -130,13 +194,15 @@ int XmppClient::on_stanza(xmpp_conn_t*, xmpp_stanza_t* stanza, void* userdata) {
 
 bool XmppClient::connect(std::chrono::milliseconds timeout) {
   xmpp_handler_add(conn_, &XmppClient::on_stanza, nullptr, nullptr, nullptr, this);
+  xmpp_conn_set_sockopt_callback(conn_, &remember_socket);
   uint16_t port = options_.direct_tls ? server_.direct_tls_port() : server_.c2s_port();
   if (xmpp_connect_client(conn_, "127.0.0.1", port, &XmppClient::on_conn, this) != XMPP_EOK) {
     error_ = "connect-failed";
     return false;
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!connected_ && !finished_ && std::chrono::steady_clock::now() < deadline) xmpp_run_once(ctx_, 20);
+  while (!connected_ && !finished_ && std::chrono::steady_clock::now() < deadline)
+    xmpp_run_once(ctx_, 20);
   if (!connected_ && error_.empty()) error_ = finished_ ? "disconnected" : "timeout";
   return connected_;
 }
@@ -161,7 +227,15 @@ std::string XmppClient::bound_jid() const {
 }
 
 void XmppClient::send(const std::string& xml) {
-  xmpp_send_raw(conn_, xml.data(), xml.size());
+  xmpp_stanza_t* stanza = nullptr;
+  if (options_.stream_management) stanza = xmpp_stanza_new_from_string(ctx_, xml.c_str());
+  if (stanza) {
+    // Counted by libstrophe's stream management, unlike raw data.
+    xmpp_send(conn_, stanza);
+    xmpp_stanza_release(stanza);
+  } else {
+    xmpp_send_raw(conn_, xml.data(), xml.size());
+  }
   // libstrophe writes from its event loop: flush now, so that a test which
   // next waits on another client does not leave this one's data queued.
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -170,7 +244,9 @@ void XmppClient::send(const std::string& xml) {
     xmpp_run_once(ctx_, 1);
 }
 
-void XmppClient::send(const xml::Element& el) { send(to_xml(el)); }
+void XmppClient::send(const xml::Element& el) {
+  send(to_xml(el));
+}
 
 void XmppClient::available(const std::string& extra) {
   send("<presence>" + extra + "</presence>");
@@ -182,7 +258,8 @@ void XmppClient::pump(std::chrono::milliseconds budget) {
   while (std::chrono::steady_clock::now() < deadline && !finished_) xmpp_run_once(ctx_, 10);
 }
 
-std::optional<xml::Element> XmppClient::expect(const Predicate& pred, std::chrono::milliseconds timeout) {
+std::optional<xml::Element> XmppClient::expect(const Predicate& pred,
+                                               std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
@@ -197,15 +274,19 @@ std::optional<xml::Element> XmppClient::expect(const Predicate& pred, std::chron
   }
 }
 
-std::optional<xml::Element> XmppClient::iq(const std::string& xml, std::chrono::milliseconds timeout) {
+std::optional<xml::Element> XmppClient::iq(const std::string& xml,
+                                           std::chrono::milliseconds timeout) {
   auto el = parse_xml(xml);
-  if (!el || !el->has_attr("id")) throw std::invalid_argument("iq() needs a well-formed iq with an id");
+  if (!el || !el->has_attr("id"))
+    throw std::invalid_argument("iq() needs a well-formed iq with an id");
   send(xml);
   const std::string id = el->attr_or("id");
-  return expect([&](const xml::Element& e) {
-    return e.name() == "iq" && e.attr_or("id") == id &&
-           (e.attr_or("type") == "result" || e.attr_or("type") == "error");
-  }, timeout);
+  return expect(
+      [&](const xml::Element& e) {
+        return e.name() == "iq" && e.attr_or("id") == id &&
+               (e.attr_or("type") == "result" || e.attr_or("type") == "error");
+      },
+      timeout);
 }
 
 std::vector<xml::Element> XmppClient::drain(std::chrono::milliseconds window) {
@@ -220,7 +301,9 @@ bool XmppClient::nothing(const Predicate& pred, std::chrono::milliseconds window
   return !expect(pred, window).has_value();
 }
 
-std::string XmppClient::next_id() { return "t" + std::to_string(++id_counter_); }
+std::string XmppClient::next_id() {
+  return "t" + std::to_string(++id_counter_);
+}
 
 // ---------------------------------------------------------------- RawClient
 
@@ -293,7 +376,8 @@ ssize_t RawClient::read_some(std::chrono::milliseconds timeout) {
     int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (r <= 0) return 0;
   }
-  ssize_t n = ssl_ ? SSL_read(static_cast<SSL*>(ssl_), buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
+  ssize_t n =
+      ssl_ ? SSL_read(static_cast<SSL*>(ssl_), buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
   if (n <= 0) {
     if (ssl_ && SSL_get_error(static_cast<SSL*>(ssl_), static_cast<int>(n)) == SSL_ERROR_WANT_READ)
       return 0;
@@ -307,7 +391,8 @@ ssize_t RawClient::read_some(std::chrono::milliseconds timeout) {
 bool RawClient::read_until(const std::string& needle, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (in_.find(needle) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     if (read_some(left) < 0) return in_.find(needle) != std::string::npos;
   }
@@ -317,7 +402,8 @@ bool RawClient::read_until(const std::string& needle, std::chrono::milliseconds 
 bool RawClient::read_until_closed(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!closed_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     read_some(left);
   }
@@ -327,6 +413,42 @@ bool RawClient::read_until_closed(std::chrono::milliseconds timeout) {
 std::string RawClient::stream_open(const std::string& host) {
   return "<?xml version='1.0'?><stream:stream to='" + host +
          "' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+}
+
+bool raw_login(RawClient& c, const std::string& user, const std::string& password,
+               const std::string& host) {
+  if (!c.ok()) return false;
+  c.clear();
+  c.send(RawClient::stream_open(host));
+  if (!c.read_until("</stream:features>")) return false;
+  if (c.received().find("<starttls") != std::string::npos) {
+    c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    if (!c.read_until("<proceed") || !c.start_tls()) return false;
+    c.clear();
+    c.send(RawClient::stream_open(host));
+    if (!c.read_until("</stream:features>")) return false;
+  }
+  c.clear();
+  const std::string plain = std::string(1, '\0') + user + std::string(1, '\0') + password;
+  c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+         sasl::base64_encode(plain) + "</auth>");
+  if (!c.read_until("<success")) return false;
+  c.clear();
+  c.send(RawClient::stream_open(host));
+  if (!c.read_until("</stream:features>")) return false;
+  return true;
+}
+
+std::string raw_bind(RawClient& c, const std::string& resource) {
+  c.clear();
+  c.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
+         resource + "</resource></bind></iq>");
+  if (!c.read_until("</jid>")) return {};
+  const std::string& in = c.received();
+  const size_t start = in.find("<jid>");
+  const size_t end = in.find("</jid>");
+  if (start == std::string::npos || end < start) return {};
+  return in.substr(start + 5, end - start - 5);
 }
 
 }  // namespace parley::test

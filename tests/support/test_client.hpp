@@ -3,6 +3,8 @@
 // helpers: connect, send, and expect a stanza matching a predicate within a
 // timeout. RawClient speaks bytes over TCP (optionally TLS) for protocol-level
 // and hostile tests that a well-behaved client library cannot produce.
+#include <strophe.h>
+
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -13,8 +15,6 @@
 
 #include "support/test_server.hpp"
 #include "xmpp/xml/element.hpp"
-
-#include <strophe.h>
 
 namespace parley::test {
 
@@ -34,9 +34,10 @@ Predicate has_body(const std::string& body);
 class XmppClient {
  public:
   struct Options {
-    bool direct_tls = false;     // XEP-0368 port
-    bool disable_tls = false;    // plaintext (server must not require STARTTLS)
-    std::string resource;        // empty: server-generated
+    bool direct_tls = false;         // XEP-0368 port
+    bool disable_tls = false;        // plaintext (server must not require STARTTLS)
+    std::string resource;            // empty: server-generated
+    bool stream_management = false;  // libstrophe enables XEP-0198 with resumption
   };
   XmppClient(const TestServer& server, std::string jid, std::string password);
   XmppClient(const TestServer& server, std::string jid, std::string password, Options options);
@@ -48,6 +49,12 @@ class XmppClient {
   bool connect(std::chrono::milliseconds timeout = 10s);
   void disconnect(std::chrono::milliseconds timeout = 5s);
   bool connected() const { return connected_; }
+  // The TCP connection dies under the client (no closing handshake), as when
+  // a phone loses its network. Returns once libstrophe noticed.
+  void drop_connection();
+  // After drop_connection(): connects again; with stream management on,
+  // libstrophe resumes the XEP-0198 session instead of binding a new one.
+  bool reconnect(std::chrono::milliseconds timeout = 10s);
   // Waits until the server closes the stream; true if it did within the timeout.
   bool wait_disconnected(std::chrono::milliseconds timeout = 5s);
   const std::string& error() const { return error_; }  // stream error condition, if any
@@ -111,5 +118,12 @@ class RawClient {
   std::string in_;
   bool closed_ = false;
 };
+
+// Negotiates STARTTLS (unless the client connected with direct TLS) and SASL
+// PLAIN, then opens the authenticated stream and reads its features.
+bool raw_login(RawClient& c, const std::string& user, const std::string& password,
+               const std::string& host = "localhost");
+// Binds `resource` on an authenticated RawClient; returns the full JID or "".
+std::string raw_bind(RawClient& c, const std::string& resource);
 
 }  // namespace parley::test

@@ -93,6 +93,13 @@ class OfflineModule final : public Module {
         asio::co_spawn(ev.session.executor(), flush(ev.session.shared_from_this()), asio::detached);
       return Flow::Continue;
     });
+    // Messages that arrived while a session waited for resumption (XEP-0198)
+    // were stored; the resumed session gets them now.
+    ctx.on<SessionResumed>(Stage::Deliver, [this](SessionResumed& ev) {
+      if (ev.session.available() && ev.session.priority() >= 0)
+        asio::co_spawn(ev.session.executor(), flush(ev.session.shared_from_this()), asio::detached);
+      return Flow::Continue;
+    });
     const int64_t days = ctx.options().get_int("retention_days");
     if (days > 0) {
       expiry_ = std::make_shared<Expiry>(ctx.executor(), ctx.pool(), ctx.storage().offline(),
@@ -155,7 +162,9 @@ class OfflineModule final : public Module {
     // A resource may have come online while this message was on its way to
     // the store, after its own offline delivery ran: hand it over now.
     auto entries = ctx_->router().sessions_of(owner);
-    std::erase_if(entries, [](const RouteEntry& e) { return !e.available || e.priority < 0; });
+    std::erase_if(entries, [](const RouteEntry& e) {
+      return !e.available || e.priority < 0 || e.hibernated;
+    });
     if (!entries.empty()) {
       auto best = std::max_element(entries.begin(), entries.end(),
                                    [](auto& a, auto& b) { return a.priority < b.priority; });

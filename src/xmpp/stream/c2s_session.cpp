@@ -34,6 +34,7 @@ StreamErrorCondition condition_for(xml::ParseError e) {
     case xml::ParseError::RestrictedXml:
       return StreamErrorCondition::RestrictedXml;
     case xml::ParseError::PolicyViolation:
+    case xml::ParseError::StanzaTooBig:
       return StreamErrorCondition::PolicyViolation;
     case xml::ParseError::InvalidNamespace:
       return StreamErrorCondition::InvalidNamespace;
@@ -74,7 +75,8 @@ C2SSession::C2SSession(tcp::socket socket, ServerCore& core, C2SOptions options)
       options_(std::move(options)),
       executor_(socket.get_executor()),
       stream_(std::move(socket), *options_.tls),
-      deadline_(executor_) {
+      deadline_(executor_),
+      hibernation_timer_(executor_) {
   id_ = next_session_id++;
   boost::system::error_code ec;
   auto ep = stream_.next_layer().remote_endpoint(ec);
@@ -183,7 +185,8 @@ asio::awaitable<void> C2SSession::read_loop() {
       }
       if (closing_) break;
       if (result.error != xml::ParseError::None) {
-        close(condition_for(result.error));
+        close(condition_for(result.error),
+              result.error == xml::ParseError::StanzaTooBig ? "stanza too big" : "");
         break;
       }
       if (starttls_pending_) {
@@ -297,6 +300,7 @@ void C2SSession::send_features() {
     auto& limits = features.add_child("limits", std::string(ns::stream_limits));
     limits.add_child("max-bytes", std::string(ns::stream_limits))
         .add_text(std::to_string(core_.config().limits.max_stanza_bytes));
+    features.add_child("sm", std::string(ns::sm));
     StreamFeaturesAuthenticated event{*this, features};
     host_->hooks().run(event);
   }
@@ -343,6 +347,10 @@ asio::awaitable<void> C2SSession::on_element(xml::Element el) {
   }
   if (!authenticated_) {
     close(StreamErrorCondition::NotAuthorized);
+    co_return;
+  }
+  if (el.xmlns() == ns::sm) {
+    co_await on_sm(std::move(el));
     co_return;
   }
   if (stanza_kind(el) == StanzaKind::Other) {
@@ -598,6 +606,19 @@ void C2SSession::on_bind(const xml::Element& iq) {
 }
 
 void C2SSession::on_stanza(xml::Element stanza) {
+  if (!sm_enabled_) {
+    handle_stanza(std::move(stanza));
+    return;
+  }
+  // Counted for XEP-0198 h; hold_delivery() ties the count to delivery.
+  const uint64_t seq = sm_in_->received();
+  sm_current_seq_ = seq;
+  handle_stanza(std::move(stanza));
+  sm_current_seq_ = 0;
+  if (sm_in_->release(seq)) send_ack();
+}
+
+void C2SSession::handle_stanza(xml::Element stanza) {
   core_.counters().stanzas_in++;
   // `from` is always the session's full JID, whatever the client wrote.
   stanza.set_attr("from", jid_.str());
@@ -664,12 +685,30 @@ void C2SSession::send(xml::Element stanza, DeliveryHold hold) {
 }
 
 void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
-  if (closing_) return;
+  if (transplanted_) {
+    // Arrived for the connection a resumed session replaced.
+    if (successor_) successor_->send(std::move(stanza), std::move(hold));
+    return;
+  }
+  if (resuming_) {
+    held_while_resuming_.emplace_back(std::move(stanza), std::move(hold));
+    return;
+  }
+  if (closing_) {
+    // The session is going away: a message it can no longer take goes to the
+    // account's other resources or offline storage rather than nowhere.
+    if (bound_ && stanza.name() == "message") core_.router().redeliver(std::move(stanza));
+    return;
+  }
   if (bound_ && host_) {
     StanzaToClient event{*this, stanza};
     if (host_->hooks().run(event) == Flow::Stop) return;
   }
   core_.counters().stanzas_out++;
+  if (sm_enabled_) {
+    sm_out_.push(stanza);
+    if (sm_queue_full()) return;
+  }
   write_raw(xml::serialize(stanza, ns::client));
   if (hold && !closed_) out_holds_.push_back(std::move(hold));
 }
@@ -696,7 +735,14 @@ void C2SSession::write_raw(std::string_view data) {
 
 asio::awaitable<void> C2SSession::write_loop() {
   boost::system::error_code ec;
-  while (!out_.empty() && !closed_) {
+  for (;;) {
+    if (out_.empty() && !closed_ && !closing_ && sm_enabled_ && !sm_ack_requested_ &&
+        !sm_out_.empty()) {
+      // One ack request per burst of output keeps the unacked queue short.
+      sm_ack_requested_ = true;
+      out_ = "<r xmlns='urn:xmpp:sm:3'/>";
+    }
+    if (out_.empty() || closed_) break;
     std::string chunk;
     chunk.swap(out_);
     std::vector<DeliveryHold> holds;
@@ -718,11 +764,24 @@ asio::awaitable<void> C2SSession::write_loop() {
 }
 
 void C2SSession::close(StreamErrorCondition condition, std::string text) {
+  close_with(condition, std::move(text), std::nullopt);
+}
+
+void C2SSession::close_with(StreamErrorCondition condition, std::string text,
+                            std::optional<xml::Element> app_error) {
   if (!executor_.target<asio::io_context::executor_type>() ||
       !executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
     asio::post(executor_,
                [self = std::static_pointer_cast<C2SSession>(shared_from_this()), condition,
-                text = std::move(text)]() mutable { self->close(condition, std::move(text)); });
+                text = std::move(text), app = std::move(app_error)]() mutable {
+                 self->close_with(condition, std::move(text), std::move(app));
+               });
+    return;
+  }
+  if (hibernated_ && !closing_) {
+    // No connection to send the error on (kicked, replaced, shut down).
+    closing_ = true;
+    cleanup();
     return;
   }
   if (closing_ || closed_) return;
@@ -736,6 +795,7 @@ void C2SSession::close(StreamErrorCondition condition, std::string text) {
   if (condition == StreamErrorCondition::PolicyViolation &&
       text.find("too big") != std::string::npos)
     error.add_child("stanza-too-big", std::string(ns::xmpp_errors));
+  if (app_error) error.add_child(std::move(*app_error));
   write_raw(xml::serialize(error, ns::client));
   write_raw("</stream:stream>");
   closing_ = true;
@@ -755,13 +815,273 @@ void C2SSession::finish_close() {
 }
 
 void C2SSession::cleanup() {
-  if (cleaned_up_) return;
+  if (cleaned_up_ || transplanted_ || (hibernated_ && !closing_)) return;
+  if (bound_ && sm_resumable_ && !closing_) {
+    // The connection dropped without a closing handshake: keep the session
+    // for XEP-0198 resumption.
+    hibernate();
+    return;
+  }
   cleaned_up_ = true;
+  hibernated_ = false;
+  hibernation_timer_.cancel();
+  if (!sm_id_.empty() && options_.resumable) options_.resumable->remove(sm_id_, this);
   if (bound_) {
     SessionClosed event{*this};
     host_->hooks().run(event);
     core_.router().unbind(*this);
+    // What the client never acknowledged was not delivered (XEP-0198 §... the
+    // server treats it as undelivered): other resources or offline storage.
+    // Copies (carbons, archive results) were delivered elsewhere already.
+    for (xml::Element& stanza : sm_out_.take()) {
+      if (stanza.name() != "message") continue;
+      bool copy = false;
+      for (const xml::Element* c : stanza.element_children())
+        if (c->xmlns() == "urn:xmpp:carbons:2" || c->xmlns() == "urn:xmpp:mam:2") copy = true;
+      if (!copy) core_.router().redeliver(std::move(stanza));
+    }
   }
+}
+
+// --- Stream management (XEP-0198) ---
+
+namespace {
+
+xml::Element sm_failed(std::string condition, std::optional<uint64_t> h = std::nullopt) {
+  xml::Element failed("failed", std::string(ns::sm));
+  if (h) failed.set_attr("h", std::to_string(static_cast<uint32_t>(*h)));
+  failed.add_child(std::move(condition), std::string(ns::stanza_errors));
+  return failed;
+}
+
+std::optional<uint32_t> parse_h(const std::string& text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// Releases its hold on an inbound stanza from whatever thread drops it.
+// Not copyable: a copy's destructor would release the hold early.
+class InboundHold {
+ public:
+  InboundHold(std::shared_ptr<SmInbound> inbound, uint64_t seq, std::function<void()> caught_up)
+      : inbound_(std::move(inbound)), seq_(seq), caught_up_(std::move(caught_up)) {}
+  InboundHold(const InboundHold&) = delete;
+  InboundHold& operator=(const InboundHold&) = delete;
+  ~InboundHold() {
+    if (inbound_->release(seq_)) caught_up_();
+  }
+
+ private:
+  std::shared_ptr<SmInbound> inbound_;
+  uint64_t seq_;
+  std::function<void()> caught_up_;  // sends the owed <a/> on the session's thread
+};
+
+}  // namespace
+
+DeliveryHold C2SSession::hold_delivery() {
+  if (!sm_enabled_ || sm_current_seq_ == 0) return {};
+  auto* io = executor_.target<asio::io_context::executor_type>();
+  if (!io || !io->running_in_this_thread()) return {};
+  sm_in_->hold(sm_current_seq_);
+  std::weak_ptr<C2SSession> weak = std::static_pointer_cast<C2SSession>(shared_from_this());
+  return DeliveryHold(
+      std::make_shared<InboundHold>(sm_in_, sm_current_seq_, [weak, ex = executor_] {
+        if (auto s = weak.lock()) asio::post(ex, [s] { s->send_ack(); });
+      }));
+}
+
+void C2SSession::send_ack() {
+  if (!sm_enabled_ || closed_ || closing_) return;
+  const uint64_t h = sm_in_->ack_value();
+  write_raw("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(static_cast<uint32_t>(h)) + "'/>");
+}
+
+bool C2SSession::sm_queue_full() {
+  if (sm_out_.size() <= static_cast<size_t>(core_.config().limits.sm_max_unacked_stanzas))
+    return false;
+  spdlog::info("c2s {}: {} stanzas unacknowledged, ending the session", jid_.str(), sm_out_.size());
+  if (hibernated_)
+    end_hibernation();
+  else
+    close(StreamErrorCondition::PolicyViolation, "too many unacknowledged stanzas");
+  return true;
+}
+
+asio::awaitable<void> C2SSession::on_sm(xml::Element el) {
+  const std::string& name = el.name();
+  if (name == "enable") {
+    sm_enable(el);
+  } else if (name == "resume") {
+    co_await sm_resume(el);
+  } else if (name == "r") {
+    if (sm_enabled_)
+      send_ack();
+    else
+      write_raw(xml::serialize(sm_failed("unexpected-request")));
+  } else if (name == "a") {
+    if (!sm_enabled_) {
+      write_raw(xml::serialize(sm_failed("unexpected-request")));
+      co_return;
+    }
+    const std::optional<uint32_t> h = parse_h(el.attr_or("h"));
+    if (!h) {
+      close(StreamErrorCondition::UndefinedCondition, "h must be an unsigned 32-bit integer");
+      co_return;
+    }
+    if (!sm_out_.acknowledge(*h)) {
+      // XEP-0198 §4: acknowledging more than was sent ends the stream.
+      xml::Element too_high("handled-count-too-high", std::string(ns::sm));
+      too_high.set_attr("h", std::to_string(*h));
+      too_high.set_attr("send-count", std::to_string(sm_out_.sent()));
+      close_with(StreamErrorCondition::UndefinedCondition, "h is higher than the count sent",
+                 std::move(too_high));
+      co_return;
+    }
+    sm_ack_requested_ = false;
+  } else {
+    close(StreamErrorCondition::UnsupportedStanzaType);
+  }
+}
+
+void C2SSession::sm_enable(const xml::Element& el) {
+  if (!bound_ || sm_enabled_) {
+    write_raw(xml::serialize(sm_failed("unexpected-request")));
+    return;
+  }
+  sm_enabled_ = true;
+  xml::Element enabled("enabled", std::string(ns::sm));
+  const std::string resume = el.attr_or("resume");
+  const int64_t limit = core_.config().limits.sm_resume_timeout_seconds;
+  if ((resume == "true" || resume == "1") && limit > 0 && options_.resumable) {
+    int64_t seconds = limit;
+    // The client may ask for a shorter window (its `max`), never a longer one.
+    if (auto wanted = parse_h(el.attr_or("max")); wanted && *wanted > 0 && *wanted < seconds)
+      seconds = *wanted;
+    sm_resumable_ = true;
+    sm_resume_seconds_ = seconds;
+    sm_id_ = random_id(24);
+    options_.resumable->add(sm_id_, std::static_pointer_cast<C2SSession>(shared_from_this()));
+    enabled.set_attr("id", sm_id_);
+    enabled.set_attr("resume", "true");
+    enabled.set_attr("max", std::to_string(seconds));
+  }
+  write_raw(xml::serialize(enabled));
+}
+
+asio::awaitable<void> C2SSession::sm_resume(const xml::Element& el) {
+  if (bound_ || sm_enabled_ || !options_.resumable) {
+    write_raw(xml::serialize(sm_failed("unexpected-request")));
+    co_return;
+  }
+  const std::optional<uint32_t> h = parse_h(el.attr_or("h"));
+  if (!h) {
+    write_raw(xml::serialize(sm_failed("bad-request")));
+    co_return;
+  }
+  std::shared_ptr<C2SSession> old = options_.resumable->find(el.attr_or("previd"));
+  // Only the same account may resume a session; anyone else learns nothing.
+  if (!old || old.get() == this || old->username_ != username_ ||
+      old->stream_host_ != stream_host_) {
+    write_raw(xml::serialize(sm_failed("item-not-found")));
+    co_return;
+  }
+  auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
+  resuming_ = true;
+  // The old session hands its state over on its own thread.
+  std::optional<HandOver> state = co_await asio::co_spawn(
+      old->executor(),
+      [&]() -> asio::awaitable<std::optional<HandOver>> { co_return old->hand_over(self); },
+      use_awaitable);
+  if (!state) {
+    resuming_ = false;
+    write_raw(xml::serialize(sm_failed("item-not-found")));
+    co_return;
+  }
+  bound_ = true;
+  sm_enabled_ = sm_resumable_ = true;
+  sm_resume_seconds_ = old->sm_resume_seconds_;
+  sm_id_ = old->sm_id_;
+  sm_out_ = std::move(state->outbox);
+  sm_in_->restart_at(state->handled);
+  options_.resumable->add(sm_id_, self);
+  spdlog::info("c2s {} {}: session resumed", remote_address_, jid_.str());
+  if (!sm_out_.acknowledge(*h)) {
+    resuming_ = false;
+    xml::Element too_high("handled-count-too-high", std::string(ns::sm));
+    too_high.set_attr("h", std::to_string(*h));
+    too_high.set_attr("send-count", std::to_string(sm_out_.sent()));
+    close_with(StreamErrorCondition::UndefinedCondition, "h is higher than the count sent",
+               std::move(too_high));
+    co_return;
+  }
+  xml::Element resumed("resumed", std::string(ns::sm));
+  resumed.set_attr("h", std::to_string(static_cast<uint32_t>(state->handled)));
+  resumed.set_attr("previd", sm_id_);
+  write_raw(xml::serialize(resumed));
+  // Everything the client did not acknowledge, again, in order.
+  for (const xml::Element& stanza : sm_out_.unacked()) {
+    core_.counters().stanzas_out++;
+    write_raw(xml::serialize(stanza, ns::client));
+  }
+  resuming_ = false;
+  auto held = std::exchange(held_while_resuming_, {});
+  for (auto& [stanza, hold] : held) enqueue(std::move(stanza), std::move(hold));
+  SessionResumed event{*this};
+  host_->hooks().run(event);
+}
+
+std::optional<C2SSession::HandOver> C2SSession::hand_over(
+    const std::shared_ptr<C2SSession>& successor) {
+  if (!bound_ || cleaned_up_ || transplanted_ || !sm_resumable_) return std::nullopt;
+  transplanted_ = true;
+  successor_ = successor;
+  hibernation_timer_.cancel();
+  successor->adopt_state_of(*this);
+  if (!core_.router().replace(*this, successor)) {
+    transplanted_ = false;
+    successor_.reset();
+    return std::nullopt;
+  }
+  HandOver state{std::move(sm_out_), sm_in_->handled()};
+  if (!closed_) {
+    // The client says this connection is dead, though we had not noticed.
+    closed_ = true;
+    boost::system::error_code ec;
+    stream_.next_layer().close(ec);
+  }
+  hibernated_ = false;
+  return state;
+}
+
+void C2SSession::hibernate() {
+  hibernated_ = true;
+  closed_ = true;
+  out_.clear();
+  out_holds_.clear();
+  boost::system::error_code ec;
+  stream_.next_layer().close(ec);
+  core_.router().set_hibernated(*this, true);
+  spdlog::info("c2s {}: connection lost, waiting {} s for resumption ({} unacknowledged)",
+               jid_.str(), sm_resume_seconds_, sm_out_.size());
+  hibernation_timer_.expires_after(std::chrono::seconds(sm_resume_seconds_));
+  hibernation_timer_.async_wait([self = std::static_pointer_cast<C2SSession>(shared_from_this())](
+                                    boost::system::error_code e) {
+    if (!e) self->end_hibernation();
+  });
+}
+
+void C2SSession::end_hibernation() {
+  if (!hibernated_ || transplanted_) return;
+  spdlog::info("c2s {}: resumption window over", jid_.str());
+  closing_ = true;
+  cleanup();
 }
 
 }  // namespace parley

@@ -17,6 +17,7 @@
 #include "xmpp/sasl/scram.hpp"
 #include "xmpp/session.hpp"
 #include "xmpp/stream/auth_throttle.hpp"
+#include "xmpp/stream/stream_management.hpp"
 #include "xmpp/xml/stream_parser.hpp"
 
 namespace parley {
@@ -25,6 +26,7 @@ struct C2SOptions {
   bool direct_tls = false;
   std::shared_ptr<boost::asio::ssl::context> tls;
   AuthThrottle* throttle = nullptr;
+  SmRegistry* resumable = nullptr;  // shared by every listener, so any can resume
 };
 
 class C2SSession final : public Session {
@@ -37,6 +39,7 @@ class C2SSession final : public Session {
   void send(xml::Element stanza, DeliveryHold hold) override;
   void close(StreamErrorCondition condition, std::string text = {}) override;
   boost::asio::any_io_executor executor() override { return executor_; }
+  DeliveryHold hold_delivery() override;
 
  private:
   struct OpenEvent {
@@ -55,6 +58,22 @@ class C2SSession final : public Session {
   void sasl_failed(sasl::Failure failure, std::string text = {});
   void on_bind(const xml::Element& iq);
   void on_stanza(xml::Element stanza);
+  void handle_stanza(xml::Element stanza);
+  // Stream management (XEP-0198)
+  struct HandOver {
+    SmOutbox outbox;
+    uint64_t handled = 0;
+  };
+  boost::asio::awaitable<void> on_sm(xml::Element el);
+  void sm_enable(const xml::Element& el);
+  boost::asio::awaitable<void> sm_resume(const xml::Element& el);
+  std::optional<HandOver> hand_over(const std::shared_ptr<C2SSession>& successor);
+  void send_ack();
+  void hibernate();
+  void end_hibernation();
+  bool sm_queue_full();
+  void close_with(StreamErrorCondition condition, std::string text,
+                  std::optional<xml::Element> app_error);
   void start_tls();
   void new_parser(bool continue_stream = false);
   void send_features();
@@ -92,6 +111,22 @@ class C2SSession final : public Session {
   // SASL in progress
   std::string mechanism_;
   std::optional<sasl::ScramServer> scram_;
+
+  // Stream management (XEP-0198)
+  bool sm_enabled_ = false;
+  bool sm_resumable_ = false;
+  bool sm_ack_requested_ = false;  // our <r/> awaits its <a/>
+  uint64_t sm_current_seq_ = 0;    // the inbound stanza being processed, 0 if none
+  int64_t sm_resume_seconds_ = 0;
+  std::string sm_id_;
+  SmOutbox sm_out_;
+  std::shared_ptr<SmInbound> sm_in_ = std::make_shared<SmInbound>();
+  bool hibernated_ = false;    // connection gone, waiting for resumption
+  bool transplanted_ = false;  // resumed by successor_; forwards what still arrives
+  bool resuming_ = false;      // holds output until <resumed/> and the replay are out
+  std::vector<std::pair<xml::Element, DeliveryHold>> held_while_resuming_;
+  std::shared_ptr<C2SSession> successor_;
+  boost::asio::steady_timer hibernation_timer_;
 
   // Output
   std::string out_;

@@ -358,7 +358,7 @@ struct StreamParser::Impl {
 
     if (level == 0) {
       root_started = true;
-      if (end > limits.max_stanza_bytes) return fail(ParseError::PolicyViolation);
+      if (end > limits.max_stanza_bytes) return fail(ParseError::StanzaTooBig);
       if (ns != kStreamsNs)
         return fail(local == "stream" ? ParseError::InvalidNamespace : ParseError::BadFormat);
       if (local != "stream") return fail(ParseError::BadFormat);
@@ -386,7 +386,7 @@ struct StreamParser::Impl {
     ++stanza_elements;
     if (limits.max_stanza_elements && stanza_elements > limits.max_stanza_elements)
       return fail(ParseError::PolicyViolation);
-    if (over_stanza_bytes(end)) return fail(ParseError::PolicyViolation);
+    if (over_stanza_bytes(end)) return fail(ParseError::StanzaTooBig);
 
     Element* el;
     if (level == 1) {
@@ -430,7 +430,7 @@ struct StreamParser::Impl {
     stack.pop_back();
     if (depth > 1) return;
     // A complete depth-1 element.
-    if (over_stanza_bytes(end)) return fail(ParseError::PolicyViolation);
+    if (over_stanza_bytes(end)) return fail(ParseError::StanzaTooBig);
     unit_start = end;
     if (handler.on_element) handler.on_element(std::move(stanza));
     stanza = Element();
@@ -456,7 +456,7 @@ struct StreamParser::Impl {
       unit_start = end;
       return;
     }
-    if (over_stanza_bytes(end)) return fail(ParseError::PolicyViolation);
+    if (over_stanza_bytes(end)) return fail(ParseError::StanzaTooBig);
     stack.back()->add_text(text);
   }
 
@@ -566,7 +566,7 @@ struct StreamParser::Impl {
         deferred.append(data);
         r.consumed = data.size();
         if (unit_too_big()) {
-          error = ParseError::PolicyViolation;
+          error = ParseError::StanzaTooBig;
           r.error = error;
         }
         return r;
@@ -619,7 +619,7 @@ struct StreamParser::Impl {
 
     r.consumed = data.size();
     if (unit_too_big()) {
-      error = ParseError::PolicyViolation;
+      error = ParseError::StanzaTooBig;
       r.error = error;
     }
     return r;

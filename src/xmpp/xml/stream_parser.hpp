@@ -15,9 +15,9 @@ namespace parley::xml {
 
 struct ParserLimits {
   size_t max_stanza_bytes = 256 * 1024;  // bytes of one depth-1 element, tags included
-  size_t max_stanza_elements = 0;         // elements in one stanza, 0 = unlimited
-  size_t max_depth = 64;                  // nesting inside a stanza
-  size_t max_attributes = 64;             // per element
+  size_t max_stanza_elements = 0;        // elements in one stanza, 0 = unlimited
+  size_t max_depth = 64;                 // nesting inside a stanza
+  size_t max_attributes = 64;            // per element
 };
 
 // Why parsing stopped with an error; maps 1:1 to an RFC 6120 stream error.
@@ -26,15 +26,17 @@ enum class ParseError {
   NotWellFormed,     // <not-well-formed/>
   RestrictedXml,     // <restricted-xml/>  (DTD, PI, comment, entity)
   PolicyViolation,   // <policy-violation/> a limit was exceeded
+  StanzaTooBig,      // <policy-violation/> + <stanza-too-big/> (XEP-0478): max_stanza_bytes
   InvalidNamespace,  // <invalid-namespace/> stream element not in the streams namespace
   BadFormat,         // <bad-format/>
 };
 
 struct StreamHeader {
-  std::string name;     // "stream"
-  std::string xmlns;    // namespace of the stream element
+  std::string name;        // "stream"
+  std::string xmlns;       // namespace of the stream element
   std::string default_ns;  // the declared default namespace (jabber:client / jabber:server)
-  Element attributes;   // attributes copied to an element for convenient access (to, from, version, id, xml:lang)
+  Element attributes;  // attributes copied to an element for convenient access (to, from, version,
+                       // id, xml:lang)
 };
 
 class StreamParser {

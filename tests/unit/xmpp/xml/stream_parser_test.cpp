@@ -503,7 +503,7 @@ TEST(XmlStreamParser, StanzaByteLimitIsExact) {
         EXPECT_EQ(r.error, ParseError::None) << "step " << step;
         EXPECT_EQ(rec.elements.size(), 2u);
       } else {
-        EXPECT_EQ(r.error, ParseError::PolicyViolation) << "step " << step;
+        EXPECT_EQ(r.error, ParseError::StanzaTooBig) << "step " << step;
         EXPECT_TRUE(rec.elements.empty());
       }
     }
@@ -515,7 +515,7 @@ TEST(XmlStreamParser, SelfClosingStanzaByteLimit) {
   ParserLimits limits;
   limits.max_stanza_bytes = stanza.size() - 1;
   Recorder rec(limits);
-  EXPECT_EQ(rec.feed(kHeader + stanza).error, ParseError::PolicyViolation);
+  EXPECT_EQ(rec.feed(kHeader + stanza).error, ParseError::StanzaTooBig);
   limits.max_stanza_bytes = stanza.size();
   Recorder ok(limits);
   EXPECT_EQ(ok.feed(kHeader + stanza).error, ParseError::None);
@@ -539,7 +539,7 @@ void expect_caught_while_receiving(const std::string& prefix, char filler, size_
     r = rec.feed(std::string_view(&filler, 1));
     ++fed;
   }
-  EXPECT_EQ(r.error, ParseError::PolicyViolation) << prefix;
+  EXPECT_EQ(r.error, ParseError::StanzaTooBig) << prefix;
   EXPECT_EQ(fed, limit + 1) << prefix;
 }
 
@@ -560,7 +560,7 @@ TEST(XmlStreamParser, OversizeStanzaInOneChunkIsRefused) {
   limits.max_stanza_bytes = 1000;
   Recorder rec(limits);
   auto r = rec.feed(kHeader + "<message><body>" + std::string(5000, 'a') + "</body></message>");
-  EXPECT_EQ(r.error, ParseError::PolicyViolation);
+  EXPECT_EQ(r.error, ParseError::StanzaTooBig);
   EXPECT_TRUE(rec.elements.empty());
 }
 
@@ -571,7 +571,7 @@ TEST(XmlStreamParser, StreamHeaderSizeIsLimited) {
     Recorder rec(limits);
     auto r = rec.feed(kTinyHeader.substr(0, kTinyHeader.size() - 1) + " id='" +
                       std::string(400, 'x') + "'>");
-    EXPECT_EQ(r.error, ParseError::PolicyViolation);
+    EXPECT_EQ(r.error, ParseError::StanzaTooBig);
     EXPECT_FALSE(rec.header);
   }
   {
@@ -586,13 +586,13 @@ TEST(XmlStreamParser, StreamHeaderSizeIsLimited) {
       ++fed;
       if (r.error != ParseError::None) break;
     }
-    EXPECT_EQ(r.error, ParseError::PolicyViolation);
+    EXPECT_EQ(r.error, ParseError::StanzaTooBig);
     EXPECT_EQ(fed, 301u);
   }
   {
     // Endless whitespace before the header counts too.
     Recorder rec(limits);
-    EXPECT_EQ(rec.feed(std::string(301, ' ')).error, ParseError::PolicyViolation);
+    EXPECT_EQ(rec.feed(std::string(301, ' ')).error, ParseError::StanzaTooBig);
   }
   {
     Recorder rec(limits);
@@ -721,7 +721,7 @@ TEST(XmlStreamParser, HugeAttributeCountIsRefused) {
   {
     // Default limits: refused as too big before the tag is even complete.
     Recorder rec;
-    EXPECT_EQ(rec.feed_in_steps(kHeader + tag, 4096).error, ParseError::PolicyViolation);
+    EXPECT_EQ(rec.feed_in_steps(kHeader + tag, 4096).error, ParseError::StanzaTooBig);
   }
 }
 
@@ -739,7 +739,7 @@ TEST(XmlStreamParser, SetLimitsTakesEffectImmediately) {
   EXPECT_EQ(rec.elements.size(), 1u);
   limits.max_stanza_bytes = 500;
   rec.parser->set_limits(limits);
-  EXPECT_EQ(rec.feed(big).error, ParseError::PolicyViolation);
+  EXPECT_EQ(rec.feed(big).error, ParseError::StanzaTooBig);
 }
 
 TEST(XmlStreamParser, LimitsCanBeRaisedFromAHandler) {

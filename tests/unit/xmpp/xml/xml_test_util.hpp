@@ -151,6 +151,8 @@ inline const char* to_string(ParseError e) {
       return "RestrictedXml";
     case ParseError::PolicyViolation:
       return "PolicyViolation";
+    case ParseError::StanzaTooBig:
+      return "StanzaTooBig";
     case ParseError::InvalidNamespace:
       return "InvalidNamespace";
     case ParseError::BadFormat:
