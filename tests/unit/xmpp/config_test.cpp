@@ -678,8 +678,9 @@ TEST(ConfigModules, UnknownModule) {
             "t.toml:1: module 'rostr' is unknown (did you mean 'roster'?)");
   EXPECT_EQ(error_of("[modules]\npingg = {}\n"),
             "t.toml:2: module 'pingg' is unknown (did you mean 'ping'?)");
-  std::string e = error_of("[modules.mam]\n");
-  EXPECT_EQ(e.rfind("t.toml:1: module 'mam' is unknown (known modules: demo, disco, ", 0), 0u) << e;
+  std::string e = error_of("[modules.websocket]\n");
+  EXPECT_EQ(e.rfind("t.toml:1: module 'websocket' is unknown (known modules: demo, disco, ", 0), 0u)
+      << e;
 }
 
 TEST(ConfigModules, OptionValidation) {
