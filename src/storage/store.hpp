@@ -47,7 +47,8 @@ class AccountStore {
   virtual bool set_credentials(const AccountKey& key,
                                const std::vector<sasl::ScramCredential>& credentials) = 0;
   virtual bool set_admin(const AccountKey& key, bool admin) = 0;
-  // Deletes the account and everything stored for it (roster, offline, keyval).
+  // Deletes the account and everything stored for it (roster, offline, keyval,
+  // message archive and archive preferences).
   virtual bool remove(const AccountKey& key) = 0;
   virtual std::vector<std::string> list(const std::string& domain) = 0;
 };
@@ -124,6 +125,72 @@ class KeyValueStore {
                       const std::string& key) = 0;
 };
 
+// One message in a user's message archive (XEP-0313).
+struct ArchiveEntry {
+  std::string id;  // the archive UID (XEP-0359 stanza-id), opaque and unique per owner
+  Timestamp stamp{};
+  std::string with_bare;      // the other party's bare JID
+  std::string with_resource;  // and resource, if any
+  bool outgoing = false;      // sent by the owner
+  std::string stanza_xml;
+  // Plaintext for full-text search; empty = not indexed (no body, or encrypted).
+  std::string body;
+};
+
+struct ArchivedMessage {
+  std::string id;
+  Timestamp stamp{};
+  std::string stanza_xml;
+  friend bool operator==(const ArchivedMessage&, const ArchivedMessage&) = default;
+};
+
+// A query over one owner's archive. All filters combine (AND). Results are
+// always in archive order (the order in which they were appended, whatever the
+// wall clock did).
+struct ArchiveQuery {
+  std::optional<std::string> with_bare;
+  std::optional<std::string> with_resource;        // only together with with_bare
+  std::optional<Timestamp> start, end;             // inclusive
+  std::optional<std::string> after_id, before_id;  // exclusive bounds (form fields)
+  std::vector<std::string> ids;                    // only these (empty = no filter)
+  std::optional<std::string> fulltext;             // all words must occur in the body
+  // Result set management (XEP-0059): a page of at most `max` items after
+  // `page_after`, or before `page_before` (empty string = the last page).
+  std::optional<std::string> page_after, page_before;
+  size_t max = 50;
+};
+
+struct ArchivePage {
+  // False when an id named by the query is not in the archive (item-not-found).
+  bool ids_found = true;
+  std::vector<ArchivedMessage> messages;  // oldest first
+  bool complete = false;                  // no more matching items in the paging direction
+  size_t count = 0;                       // matching items, ignoring the page bounds
+  size_t first_index = 0;                 // position of messages.front() among them
+};
+
+struct ArchivePrefs {
+  std::string default_mode = "always";     // "always" | "never" | "roster"
+  std::vector<std::string> always, never;  // JIDs
+  friend bool operator==(const ArchivePrefs&, const ArchivePrefs&) = default;
+};
+
+class ArchiveStore {
+ public:
+  virtual ~ArchiveStore() = default;
+  // Appends; the entry's id must be new for this owner.
+  virtual void append(const AccountKey& owner, const ArchiveEntry& entry) = 0;
+  virtual ArchivePage query(const AccountKey& owner, const ArchiveQuery& query) = 0;
+  // Oldest and newest message, if any.
+  virtual std::optional<std::pair<ArchivedMessage, ArchivedMessage>> bounds(
+      const AccountKey& owner) = 0;
+  virtual size_t count(const AccountKey& owner) = 0;
+  // Deletes messages stored before `cutoff`; returns how many.
+  virtual size_t expire(Timestamp cutoff) = 0;
+  virtual std::optional<ArchivePrefs> prefs(const AccountKey& owner) = 0;
+  virtual void set_prefs(const AccountKey& owner, const ArchivePrefs& prefs) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -131,6 +198,7 @@ class Storage {
   virtual RosterStore& roster() = 0;
   virtual OfflineStore& offline() = 0;
   virtual KeyValueStore& keyval() = 0;
+  virtual ArchiveStore& archive() = 0;
   virtual std::string backend_name() const = 0;  // "sqlite" / "postgresql"
   virtual int schema_version() = 0;
   // Flushes and checkpoints (SQLite WAL checkpoint); called on shutdown.
@@ -138,10 +206,10 @@ class Storage {
 };
 
 struct StorageConfig {
-  std::string backend = "sqlite";     // "sqlite" | "postgresql"
-  std::string sqlite_path;            // file path for SQLite
-  std::string postgresql_uri;         // libpq connection string
-  int pool_size = 4;                  // PostgreSQL connections
+  std::string backend = "sqlite";  // "sqlite" | "postgresql"
+  std::string sqlite_path;         // file path for SQLite
+  std::string postgresql_uri;      // libpq connection string
+  int pool_size = 4;               // PostgreSQL connections
 };
 
 // Opens the backend and applies pending migrations. Throws StorageError.

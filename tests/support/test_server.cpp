@@ -45,7 +45,8 @@ TestServer::TestServer(TestServerOptions options) : options_(std::move(options))
   backend_ = env_or("PARLEY_TEST_BACKEND", "sqlite");
   if (backend_ == "postgresql") {
     const std::string admin_uri = env_or("PARLEY_TEST_PG_URI", "");
-    if (admin_uri.empty()) throw std::runtime_error("PARLEY_TEST_BACKEND=postgresql needs PARLEY_TEST_PG_URI");
+    if (admin_uri.empty())
+      throw std::runtime_error("PARLEY_TEST_BACKEND=postgresql needs PARLEY_TEST_PG_URI");
     pg_db_ = "parley_it_" + std::to_string(getpid()) + "_" + std::to_string(pg_counter++) + "_" +
              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
     pqxx::connection c(admin_uri);
@@ -75,7 +76,8 @@ TestServer::~TestServer() {
 void TestServer::write_config() {
   std::ostringstream c;
   c << "[server]\nhosts = [";
-  for (size_t i = 0; i < options_.hosts.size(); ++i) c << (i ? ", " : "") << '"' << options_.hosts[i] << '"';
+  for (size_t i = 0; i < options_.hosts.size(); ++i)
+    c << (i ? ", " : "") << '"' << options_.hosts[i] << '"';
   c << "]\ndata_dir = \"" << dir_ << "/data\"\nthreads = 2\n" << options_.server_extra << "\n";
   c << "[[listeners]]\nkind = \"c2s\"\nbind = \"127.0.0.1\"\nport = 0\n\n";
   c << "[[listeners]]\nkind = \"c2s_direct_tls\"\nbind = \"127.0.0.1\"\nport = 0\n\n";
@@ -154,15 +156,19 @@ void TestServer::kill() {
   pid_ = -1;
 }
 
-void TestServer::create_user(const std::string& user, const std::string& password,
-                             const std::string& domain) {
+std::unique_ptr<storage::Storage> TestServer::open_storage() const {
   storage::StorageConfig sc;
   sc.backend = backend_;
   sc.sqlite_path = dir_ + "/data/parley.db";
   sc.postgresql_uri = pg_uri_;
   sc.pool_size = 1;
   fs::create_directories(dir_ + "/data");
-  auto store = storage::open_storage(sc);
+  return storage::open_storage(sc);
+}
+
+void TestServer::create_user(const std::string& user, const std::string& password,
+                             const std::string& domain) {
+  auto store = open_storage();
   storage::Account account;
   account.key = {domain, user};
   account.created = storage::Clock::now();
@@ -183,7 +189,11 @@ std::string TestServer::log_tail(size_t bytes) const {
 }
 
 int TestServer::ctl(const std::vector<std::string>& args, std::string* out) const {
-  std::string cmd = std::string(PARLEYCTL_PATH) + " --config '" + config_path_ + "'";
+  // Appended piecewise: GCC 12 warns (-Warray-bounds) on the chained operator+.
+  std::string cmd = PARLEYCTL_PATH;
+  cmd += " --config '";
+  cmd += config_path_;
+  cmd += "'";
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");

@@ -7,15 +7,21 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace parley::storage {
+class Storage;
+}
 
 namespace parley::test {
 
 struct TestServerOptions {
   std::vector<std::string> hosts{"localhost"};
   bool require_starttls = true;
-  std::string extra_config;  // TOML appended to the generated file (e.g. "[modules.offline]\nquota = 2\n")
+  std::string
+      extra_config;  // TOML appended to the generated file (e.g. "[modules.offline]\nquota = 2\n")
   std::string limits;        // lines inside [limits]
   std::string server_extra;  // lines inside [server]
 };
@@ -43,6 +49,8 @@ class TestServer {
   // Creates an account directly in the store (works with the server running).
   void create_user(const std::string& user, const std::string& password,
                    const std::string& domain = "localhost");
+  // Opens this server's database from the test (works with the server running).
+  std::unique_ptr<storage::Storage> open_storage() const;
 
   uint16_t c2s_port() const { return c2s_port_; }
   uint16_t direct_tls_port() const { return direct_tls_port_; }

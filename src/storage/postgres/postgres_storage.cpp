@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <span>
 #include <unordered_map>
 
 #include "storage/sql/database.hpp"
@@ -101,6 +102,37 @@ const std::vector<sql::Migration>& migrations() {
            " value BYTEA NOT NULL,"
            " PRIMARY KEY (domain, username, store, key))",
        }},
+      // Migration 2: the message archive, mirroring the SQLite one. Commits
+      // of one owner's archive are serialised (advisory lock), so seq order is
+      // commit order. Full-text search: a GIN index over plaintext bodies.
+      {2,
+       {
+           "CREATE TABLE archive ("
+           " seq BIGSERIAL PRIMARY KEY,"
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " id TEXT NOT NULL,"
+           " stamp BIGINT NOT NULL,"
+           " with_bare TEXT NOT NULL,"
+           " with_resource TEXT NOT NULL DEFAULT '',"
+           " outgoing BOOLEAN NOT NULL,"
+           " stanza TEXT NOT NULL,"
+           " body TEXT NOT NULL DEFAULT '',"
+           " UNIQUE (domain, username, id))",
+           "CREATE INDEX archive_owner ON archive (domain, username, seq)",
+           "CREATE INDEX archive_with ON archive (domain, username, with_bare, seq)",
+           "CREATE INDEX archive_stamp ON archive (stamp)",
+           "CREATE INDEX archive_body ON archive USING GIN (to_tsvector('simple', body)) "
+           "WHERE body <> ''",
+
+           "CREATE TABLE archive_prefs ("
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " default_mode TEXT NOT NULL CHECK (default_mode IN ('always', 'never', 'roster')),"
+           " always_jids TEXT NOT NULL,"
+           " never_jids TEXT NOT NULL,"
+           " PRIMARY KEY (domain, username))",
+       }},
   };
   return list;
 }
@@ -167,7 +199,7 @@ class PgTransaction final : public sql::Transaction {
  public:
   PgTransaction(PgConnection& c, pqxx::transaction_base& w) : c_(c), w_(w) {}
 
-  Result exec(std::string_view sql, std::initializer_list<Param> params) override {
+  Result exec_params(std::string_view sql, std::span<const Param> params) override {
     auto it = c_.prepared.find(std::string(sql));
     if (it == c_.prepared.end()) {
       std::string name = "parley_" + std::to_string(c_.prepared.size());
@@ -341,6 +373,12 @@ class PgDatabase final : public sql::Database {
   void flush() override {}  // every commit is already durable on the server
 
   std::string backend_name() const override { return "postgresql"; }
+
+  std::string fulltext_condition(std::string_view placeholder) const override {
+    return "body <> '' AND to_tsvector('simple', body) @@ plainto_tsquery('simple', " +
+           std::string(placeholder) + ")";
+  }
+  std::string fulltext_param(std::string_view text) const override { return std::string(text); }
 
  private:
   Pool pool_;

@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -52,7 +53,11 @@ class Transaction {
  public:
   virtual ~Transaction() = default;
   // Runs a (cached, prepared) statement with parameters.
-  virtual Result exec(std::string_view sql, std::initializer_list<Param> params = {}) = 0;
+  Result exec(std::string_view sql, std::initializer_list<Param> params = {}) {
+    return exec_params(sql, std::span<const Param>(params.begin(), params.size()));
+  }
+  // The same with a parameter list built at run time (queries with optional filters).
+  virtual Result exec_params(std::string_view sql, std::span<const Param> params) = 0;
   // Runs DDL or other unparameterised SQL, possibly several statements; not cached.
   virtual void exec_script(std::string_view sql) = 0;
   // Serialises writers of `resource` until the end of the transaction. On
@@ -75,6 +80,12 @@ class Database {
   // Backend-specific final flush (SQLite: WAL checkpoint).
   virtual void flush() = 0;
   virtual std::string backend_name() const = 0;
+
+  // Full-text search over archive.body (the one place where the SQL dialects
+  // differ): a condition on the archive row with `placeholder` standing for
+  // fulltext_param(text). Every word of `text` must occur, case-insensitively.
+  virtual std::string fulltext_condition(std::string_view placeholder) const = 0;
+  virtual std::string fulltext_param(std::string_view text) const = 0;
 };
 
 // One numbered migration: statements run in order inside the migration

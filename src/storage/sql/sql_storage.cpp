@@ -1,5 +1,7 @@
 // The account, roster, offline and key/value stores, written once against
 // sql::Database (see database.hpp) and shared by both backends.
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <set>
@@ -203,6 +205,7 @@ class SqlAccountStore final : public AccountStore {
       // roster change or offline push in flight for the account.
       t.lock(lock_name("roster", key));
       t.lock(lock_name("offline", key));
+      t.lock(lock_name("archive", key));
       static constexpr const char* kTables[] = {
           "DELETE FROM credentials WHERE domain = $1 AND username = $2",
           "DELETE FROM roster_groups WHERE domain = $1 AND username = $2",
@@ -211,6 +214,8 @@ class SqlAccountStore final : public AccountStore {
           "DELETE FROM roster_pending_in WHERE domain = $1 AND username = $2",
           "DELETE FROM offline WHERE domain = $1 AND username = $2",
           "DELETE FROM keyval WHERE domain = $1 AND username = $2",
+          "DELETE FROM archive WHERE domain = $1 AND username = $2",
+          "DELETE FROM archive_prefs WHERE domain = $1 AND username = $2",
       };
       for (const char* sql : kTables) t.exec(sql, {key.domain, key.user});
       return t.exec("DELETE FROM accounts WHERE domain = $1 AND username = $2",
@@ -484,15 +489,233 @@ class SqlKeyValueStore final : public KeyValueStore {
   Database& db_;
 };
 
+// JID lists in archive_prefs: one JID per line (a JID cannot contain a newline).
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += '\n';
+    out += item;
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool blank(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+class SqlArchiveStore final : public ArchiveStore {
+ public:
+  explicit SqlArchiveStore(Database& db) : db_(db) {}
+
+  void append(const AccountKey& owner, const ArchiveEntry& e) override {
+    in_tx(db_, Mode::Write, [&](Transaction& t) {
+      // Serialises appends per owner so that seq order is commit order: a
+      // reader paging "after" the newest seq can never miss one committed later.
+      t.lock(lock_name("archive", owner));
+      t.exec(
+          "INSERT INTO archive (domain, username, id, stamp, with_bare, with_resource, outgoing, "
+          "stanza, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          {owner.domain, owner.user, e.id, to_micros(e.stamp), e.with_bare, e.with_resource,
+           e.outgoing, e.stanza_xml, e.body});
+    });
+  }
+
+  ArchivePage query(const AccountKey& owner, const ArchiveQuery& q) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      ArchivePage page;
+      // Every id the query names must exist in this owner's archive.
+      auto seq_of = [&](const std::string& id) -> std::optional<int64_t> {
+        auto r = t.exec("SELECT seq FROM archive WHERE domain = $1 AND username = $2 AND id = $3",
+                        {owner.domain, owner.user, id});
+        if (r.rows.empty()) return std::nullopt;
+        return r.rows[0].integer(0);
+      };
+      std::optional<int64_t> after, before, page_after, page_before;
+      std::vector<int64_t> id_seqs;
+      for (auto [id, out] : {std::pair{&q.after_id, &after}, std::pair{&q.before_id, &before},
+                             std::pair{&q.page_after, &page_after}}) {
+        if (!*id) continue;
+        *out = seq_of(**id);
+        if (!*out) {
+          page.ids_found = false;
+          return page;
+        }
+      }
+      if (q.page_before && !q.page_before->empty()) {
+        page_before = seq_of(*q.page_before);
+        if (!page_before) {
+          page.ids_found = false;
+          return page;
+        }
+      }
+      for (const auto& id : q.ids) {
+        auto seq = seq_of(id);
+        if (!seq) {
+          page.ids_found = false;
+          return page;
+        }
+        id_seqs.push_back(*seq);
+      }
+
+      // The filter, shared by the count and the page queries.
+      std::string where = "domain = $1 AND username = $2";
+      std::vector<Param> params{std::string_view(owner.domain), std::string_view(owner.user)};
+      auto add = [&](std::string_view condition, Param p) {
+        params.push_back(p);
+        where += " AND " + std::string(condition) + "$" + std::to_string(params.size());
+      };
+      if (q.with_bare) add("with_bare = ", std::string_view(*q.with_bare));
+      if (q.with_bare && q.with_resource)
+        add("with_resource = ", std::string_view(*q.with_resource));
+      if (q.start) add("stamp >= ", to_micros(*q.start));
+      if (q.end) add("stamp <= ", to_micros(*q.end));
+      if (after) add("seq > ", *after);
+      if (before) add("seq < ", *before);
+      if (!q.ids.empty()) {
+        where += " AND seq IN (";
+        for (size_t i = 0; i < id_seqs.size(); ++i) {
+          params.push_back(id_seqs[i]);
+          where += (i ? ", $" : "$") + std::to_string(params.size());
+        }
+        where += ")";
+      }
+      std::string fulltext;
+      if (q.fulltext && !blank(*q.fulltext)) {
+        fulltext = db_.fulltext_param(*q.fulltext);
+        params.push_back(std::string_view(fulltext));
+        where += " AND " + db_.fulltext_condition("$" + std::to_string(params.size()));
+      }
+
+      page.count = static_cast<size_t>(
+          t.exec_params("SELECT COUNT(*) FROM archive WHERE " + where, params).scalar());
+
+      const bool backwards = q.page_before.has_value();
+      std::string sql = "SELECT seq, id, stamp, stanza FROM archive WHERE " + where;
+      std::vector<Param> page_params = params;
+      if (backwards && page_before) {
+        page_params.push_back(*page_before);
+        sql += " AND seq < $" + std::to_string(page_params.size());
+      } else if (!backwards && page_after) {
+        page_params.push_back(*page_after);
+        sql += " AND seq > $" + std::to_string(page_params.size());
+      }
+      page_params.push_back(static_cast<int64_t>(q.max) + 1);
+      sql += backwards ? " ORDER BY seq DESC" : " ORDER BY seq ASC";
+      sql += " LIMIT $" + std::to_string(page_params.size());
+      auto rows = t.exec_params(sql, page_params).rows;
+      page.complete = rows.size() <= q.max;
+      if (rows.size() > q.max) rows.resize(q.max);
+      if (backwards) std::reverse(rows.begin(), rows.end());
+      page.messages.reserve(rows.size());
+      for (const auto& row : rows) {
+        page.messages.push_back({row.text(1), from_micros(row.integer(2)), row.text(3)});
+      }
+      if (!rows.empty()) {
+        std::vector<Param> index_params = params;
+        index_params.push_back(rows.front().integer(0));
+        page.first_index = static_cast<size_t>(
+            t.exec_params("SELECT COUNT(*) FROM archive WHERE " + where + " AND seq < $" +
+                              std::to_string(index_params.size()),
+                          index_params)
+                .scalar());
+      }
+      return page;
+    });
+  }
+
+  std::optional<std::pair<ArchivedMessage, ArchivedMessage>> bounds(
+      const AccountKey& owner) override {
+    return in_tx(db_, Mode::Read,
+                 [&](Transaction& t) -> std::optional<std::pair<ArchivedMessage, ArchivedMessage>> {
+                   auto first = t.exec(
+                       "SELECT id, stamp, stanza FROM archive WHERE domain = $1 AND username = $2 "
+                       "ORDER BY seq ASC LIMIT 1",
+                       {owner.domain, owner.user});
+                   if (first.rows.empty()) return std::nullopt;
+                   auto last = t.exec(
+                       "SELECT id, stamp, stanza FROM archive WHERE domain = $1 AND username = $2 "
+                       "ORDER BY seq DESC LIMIT 1",
+                       {owner.domain, owner.user});
+                   auto message = [](const Row& row) {
+                     return ArchivedMessage{row.text(0), from_micros(row.integer(1)), row.text(2)};
+                   };
+                   return std::pair{message(first.rows.at(0)), message(last.rows.at(0))};
+                 });
+  }
+
+  size_t count(const AccountKey& owner) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      return static_cast<size_t>(
+          t.exec("SELECT COUNT(*) FROM archive WHERE domain = $1 AND username = $2",
+                 {owner.domain, owner.user})
+              .scalar());
+    });
+  }
+
+  size_t expire(Timestamp cutoff) override {
+    return in_tx(db_, Mode::Write, [&](Transaction& t) {
+      return static_cast<size_t>(
+          t.exec("DELETE FROM archive WHERE stamp < $1", {to_micros(cutoff)}).affected);
+    });
+  }
+
+  std::optional<ArchivePrefs> prefs(const AccountKey& owner) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) -> std::optional<ArchivePrefs> {
+      auto r = t.exec(
+          "SELECT default_mode, always_jids, never_jids FROM archive_prefs "
+          "WHERE domain = $1 AND username = $2",
+          {owner.domain, owner.user});
+      if (r.rows.empty()) return std::nullopt;
+      return ArchivePrefs{r.rows[0].text(0), split_lines(r.rows[0].text(1)),
+                          split_lines(r.rows[0].text(2))};
+    });
+  }
+
+  void set_prefs(const AccountKey& owner, const ArchivePrefs& prefs) override {
+    const std::string always = join_lines(prefs.always);
+    const std::string never = join_lines(prefs.never);
+    in_tx(db_, Mode::Write, [&](Transaction& t) {
+      t.exec(
+          "INSERT INTO archive_prefs (domain, username, default_mode, always_jids, never_jids) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain, username) DO UPDATE SET "
+          "default_mode = excluded.default_mode, always_jids = excluded.always_jids, "
+          "never_jids = excluded.never_jids",
+          {owner.domain, owner.user, prefs.default_mode, always, never});
+    });
+  }
+
+ private:
+  Database& db_;
+};
+
 class SqlStorage final : public Storage {
  public:
   explicit SqlStorage(std::unique_ptr<Database> db)
-      : db_(std::move(db)), accounts_(*db_), roster_(*db_), offline_(*db_), keyval_(*db_) {}
+      : db_(std::move(db)),
+        accounts_(*db_),
+        roster_(*db_),
+        offline_(*db_),
+        keyval_(*db_),
+        archive_(*db_) {}
 
   AccountStore& accounts() override { return accounts_; }
   RosterStore& roster() override { return roster_; }
   OfflineStore& offline() override { return offline_; }
   KeyValueStore& keyval() override { return keyval_; }
+  ArchiveStore& archive() override { return archive_; }
   std::string backend_name() const override { return db_->backend_name(); }
 
   int schema_version() override {
@@ -541,6 +764,7 @@ class SqlStorage final : public Storage {
   SqlRosterStore roster_;
   SqlOfflineStore offline_;
   SqlKeyValueStore keyval_;
+  SqlArchiveStore archive_;
 };
 
 }  // namespace

@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <map>
 #include <mutex>
+#include <span>
 
 #include "storage/sql/database.hpp"
 
@@ -99,6 +101,43 @@ const std::vector<sql::Migration>& migrations() {
            " value BLOB NOT NULL,"
            " PRIMARY KEY (domain, username, store, key))",
        }},
+      // Migration 2: the message archive (XEP-0313). seq orders the archive
+      // (AUTOINCREMENT never reuses a value); id is the public, opaque archive
+      // UID. Only plaintext bodies are copied into the FTS5 index, by triggers.
+      {2,
+       {
+           "CREATE TABLE archive ("
+           " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " id TEXT NOT NULL,"
+           " stamp INTEGER NOT NULL,"
+           " with_bare TEXT NOT NULL,"
+           " with_resource TEXT NOT NULL DEFAULT '',"
+           " outgoing INTEGER NOT NULL CHECK (outgoing IN (0, 1)),"
+           " stanza TEXT NOT NULL,"
+           " body TEXT NOT NULL DEFAULT '',"
+           " UNIQUE (domain, username, id))",
+           "CREATE INDEX archive_owner ON archive (domain, username, seq)",
+           "CREATE INDEX archive_with ON archive (domain, username, with_bare, seq)",
+           "CREATE INDEX archive_stamp ON archive (stamp)",
+           "CREATE VIRTUAL TABLE archive_fts USING fts5(body, content='archive', "
+           "content_rowid='seq', tokenize='unicode61 remove_diacritics 0')",
+           "CREATE TRIGGER archive_fts_insert AFTER INSERT ON archive WHEN new.body <> '' BEGIN "
+           "INSERT INTO archive_fts (rowid, body) VALUES (new.seq, new.body); END",
+           "CREATE TRIGGER archive_fts_delete AFTER DELETE ON archive WHEN old.body <> '' BEGIN "
+           "INSERT INTO archive_fts (archive_fts, rowid, body) VALUES ('delete', old.seq, "
+           "old.body); "
+           "END",
+
+           "CREATE TABLE archive_prefs ("
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " default_mode TEXT NOT NULL CHECK (default_mode IN ('always', 'never', 'roster')),"
+           " always_jids TEXT NOT NULL,"
+           " never_jids TEXT NOT NULL,"
+           " PRIMARY KEY (domain, username))",
+       }},
   };
   return list;
 }
@@ -117,7 +156,7 @@ class SqliteDatabase;
 class SqliteTransaction final : public sql::Transaction {
  public:
   explicit SqliteTransaction(SqliteDatabase& db) : db_(db) {}
-  Result exec(std::string_view sql, std::initializer_list<Param> params) override;
+  Result exec_params(std::string_view sql, std::span<const Param> params) override;
   void exec_script(std::string_view sql) override;
   void lock(std::string_view) override {}  // the write transaction holds the database lock
 
@@ -196,7 +235,31 @@ class SqliteDatabase final : public sql::Database {
 
   std::string backend_name() const override { return "sqlite"; }
 
-  Result exec(std::string_view sql, std::initializer_list<Param> params) {
+  std::string fulltext_condition(std::string_view placeholder) const override {
+    return "seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH " +
+           std::string(placeholder) + ")";
+  }
+
+  // Each word becomes a quoted FTS5 string, so no input is query syntax;
+  // juxtaposed strings must all match.
+  std::string fulltext_param(std::string_view text) const override {
+    std::string out;
+    size_t i = 0;
+    while (i < text.size()) {
+      while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+      if (i == text.size()) break;
+      if (!out.empty()) out += ' ';
+      out += '"';
+      for (; i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])); ++i) {
+        if (text[i] == '"') out += '"';
+        out += text[i];
+      }
+      out += '"';
+    }
+    return out;
+  }
+
+  Result exec(std::string_view sql, std::span<const Param> params) {
     sqlite3_stmt* stmt = prepared(sql);
     struct Reset {
       sqlite3_stmt* s;
@@ -321,7 +384,7 @@ class SqliteDatabase final : public sql::Database {
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
 };
 
-Result SqliteTransaction::exec(std::string_view sql, std::initializer_list<Param> params) {
+Result SqliteTransaction::exec_params(std::string_view sql, std::span<const Param> params) {
   return db_.exec(sql, params);
 }
 

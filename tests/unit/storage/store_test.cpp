@@ -106,8 +106,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreTest, BackendNameAndSchemaVersion) {
   EXPECT_EQ(storage_->backend_name(), GetParam());
-  EXPECT_EQ(storage_->schema_version(), 1);
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 1);
+  EXPECT_EQ(storage_->schema_version(), 2);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 2);
   storage_->flush();
 }
 
@@ -122,8 +122,8 @@ TEST_P(StoreTest, ReopenKeepsDataAndDoesNotRerunMigrations) {
   reopen();
   reopen();
 
-  EXPECT_EQ(storage_->schema_version(), 1);
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 1);
+  EXPECT_EQ(storage_->schema_version(), 2);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 2);
   EXPECT_EQ(db_->query_int("SELECT applied FROM schema_version WHERE version = 1"), applied);
   EXPECT_TRUE(accounts().exists(alice_));
   auto r = roster().get(alice_);
@@ -167,7 +167,7 @@ TEST_P(StoreTest, ConcurrentOpensApplyMigrationsOnce) {
   for (size_t i = 0; i < opened.size(); ++i) {
     EXPECT_TRUE(opened[i]) << errors[i];
   }
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 1);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 2);
   ASSERT_TRUE(opened[0]);
   EXPECT_TRUE(opened[0]->accounts().create(account("example.org", "alice")));
   ASSERT_TRUE(opened[1]);
@@ -802,7 +802,7 @@ TEST(OpenStorage, SqliteInMemoryWorks) {
   c.backend = "sqlite";
   c.sqlite_path = ":memory:";
   auto s = open_storage(c);
-  EXPECT_EQ(s->schema_version(), 1);
+  EXPECT_EQ(s->schema_version(), 2);
   Account a;
   a.key = {"example.org", "alice"};
   EXPECT_TRUE(s->accounts().create(a));

@@ -21,6 +21,9 @@ std::map<std::string, OptionSchema> schemas() {
       .add_int("quota", 100, 0, 100000, "Messages kept per user; 0 = unlimited.")
       .add_int("retention_days", 30, 0, 3650, "Days a message is kept; 0 = forever.");
   m["register"].add_string_list("allow_from", {}, "Addresses allowed to register.");
+  m["mam"]
+      .add_string("default_mode", "always", "Archiving default.", {"always", "roster", "never"})
+      .add_int("retention_days", 365, 0, 36500, "Days a message is kept; 0 = forever.");
   for (const char* name :
        {"roster", "presence", "disco", "ping", "version", "time", "vcard", "private", "last"})
     m[name];
@@ -675,8 +678,9 @@ TEST(ConfigModules, UnknownModule) {
             "t.toml:1: module 'rostr' is unknown (did you mean 'roster'?)");
   EXPECT_EQ(error_of("[modules]\npingg = {}\n"),
             "t.toml:2: module 'pingg' is unknown (did you mean 'ping'?)");
-  std::string e = error_of("[modules.mam]\n");
-  EXPECT_EQ(e.rfind("t.toml:1: module 'mam' is unknown (known modules: demo, disco, ", 0), 0u) << e;
+  std::string e = error_of("[modules.websocket]\n");
+  EXPECT_EQ(e.rfind("t.toml:1: module 'websocket' is unknown (known modules: demo, disco, ", 0), 0u)
+      << e;
 }
 
 TEST(ConfigModules, OptionValidation) {
@@ -844,6 +848,9 @@ TEST(ConfigShipped, DefaultConfigLoadsWithoutErrors) {
   EXPECT_TRUE(c.modules.at("offline").enabled);
   EXPECT_EQ(c.modules.at("offline").options.get_int("quota"), 1000);
   EXPECT_EQ(c.modules.at("offline").options.get_int("retention_days"), 30);
+  EXPECT_TRUE(c.modules.at("mam").enabled);
+  EXPECT_EQ(c.modules.at("mam").options.get_string("default_mode"), "always");
+  EXPECT_EQ(c.modules.at("mam").options.get_int("retention_days"), 365);
 }
 
 TEST(ConfigShipped, DocsEmbedTheReferenceTableOfEveryCoreSchema) {

@@ -1,0 +1,365 @@
+// Message Archive Management for 1:1 chats (XEP-0313) with stanza ids
+// (XEP-0359), result set management (XEP-0059) and full-text search
+// (XEP-0431).
+//
+// Archiving. A message to a local account that is worth keeping
+// (mam::is_archivable) is taken at MessageToBare/MessageToFull, PreProcess:
+// in the recipient's storage lane the module checks the account and its
+// preferences, appends the message to the recipient's archive and only then
+// stamps <stanza-id by=recipient/> and routes the message on. A client thus
+// never sees an archive id that is not committed, and the archive order is
+// the delivery order. Messages a client sends are appended to the sender's
+// archive at StanzaFromClient, Archive stage (a message to oneself only once,
+// as received). Both writes keep the sender's stream-management ack back
+// until they commit (DeliveryHold).
+//
+// Queries, preferences and metadata are IQs to the account's own bare JID;
+// another account's archive is forbidden. An Asio timer deletes messages older
+// than the retention period.
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <memory>
+
+#include "modules/mam/mam_policy.hpp"
+#include "modules/mam/mam_query.hpp"
+#include "storage/store.hpp"
+#include "xmpp/detached.hpp"
+#include "xmpp/events.hpp"
+#include "xmpp/module.hpp"
+#include "xmpp/namespaces.hpp"
+#include "xmpp/stanza.hpp"
+#include "xmpp/xml/serializer.hpp"
+
+namespace parley {
+namespace {
+
+namespace asio = boost::asio;
+
+storage::AccountKey key_of(const Jid& jid) {
+  return {jid.domain(), jid.local()};
+}
+
+// The message this thread is routing on after the archive step: its hooks
+// (MessageToFull, then possibly MessageToBare) must let it pass instead of
+// taking it again. Set only for the duration of a synchronous Router::route()
+// call; the message is recognised by its recipient, its 'id' attribute and
+// our stanza-id (or the absence of one, when it was not archived).
+struct Rerouting {
+  const std::string* owner = nullptr;
+  const std::string* message_id = nullptr;
+  const std::string* archive_id = nullptr;  // null: not archived
+
+  bool matches(const std::string& to, const xml::Element& stanza) const {
+    if (!owner || *owner != to || stanza.attr_or("id") != *message_id) return false;
+    auto id = mam::stanza_id(stanza, to);
+    return archive_id ? id == *archive_id : !id;
+  }
+};
+thread_local Rerouting rerouting;
+
+struct Expiry {
+  Expiry(asio::any_io_executor ex, BlockingPool& p, storage::ArchiveStore& s,
+         std::chrono::seconds r, std::chrono::seconds i, std::shared_ptr<spdlog::logger> l)
+      : timer(std::move(ex)), pool(p), store(s), retention(r), interval(i), log(std::move(l)) {}
+  asio::steady_timer timer;
+  BlockingPool& pool;
+  storage::ArchiveStore& store;
+  std::chrono::seconds retention, interval;
+  std::shared_ptr<spdlog::logger> log;
+  std::atomic<bool> stopped{false};
+};
+
+asio::awaitable<void> expiry_loop(std::shared_ptr<Expiry> e) {
+  while (!e->stopped) {
+    try {
+      const auto cutoff = storage::Clock::now() - e->retention;
+      Expiry* self = e.get();
+      const size_t n = co_await e->pool.run([self, &cutoff] { return self->store.expire(cutoff); });
+      if (n) e->log->info("deleted {} archived message(s) past retention", n);
+    } catch (const std::exception& ex) {
+      e->log->warn("archive expiry failed: {}", ex.what());
+    }
+    if (e->stopped) co_return;
+    e->timer.expires_after(e->interval);
+    boost::system::error_code ec;
+    co_await e->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
+class MamModule final : public Module {
+ public:
+  static ModuleInfo info() {
+    return {"mam",
+            "Message archive of 1:1 chats, queried by clients for history and search",
+            {"XEP-0313", "XEP-0359", "XEP-0059", "XEP-0431"},
+            true};
+  }
+  static void declare_options(config::OptionSchema& s) {
+    s.add_string("default_mode", "always",
+                 "Archiving for accounts that set no preferences: \"always\", \"roster\" "
+                 "(contacts with a subscription only) or \"never\".",
+                 {"always", "roster", "never"});
+    s.add_int("default_page_size", 50, 1, 10000,
+              "Results per query when the client gives no RSM <max/>.");
+    s.add_int("max_page_size", 250, 1, 10000,
+              "Most results per query; a larger <max/> is lowered to this.");
+    s.add_int("retention_days", 365, 0, 36500,
+              "Days a message is kept in the archive; 0 = keep forever.");
+    s.add_int("expiry_interval_seconds", 3600, 1, 86400,
+              "How often messages past retention_days are deleted.");
+  }
+
+  ~MamModule() override { stop(); }
+
+  void start(ModuleContext& ctx) override {
+    ctx_ = &ctx;
+    default_prefs_.default_mode = ctx.options().get_string("default_mode");
+    limits_.max = static_cast<size_t>(ctx.options().get_int("max_page_size"));
+    limits_.default_max =
+        std::min(limits_.max, static_cast<size_t>(ctx.options().get_int("default_page_size")));
+
+    ctx.on<MessageToBare>(Stage::PreProcess, [this](MessageToBare& ev) {
+      return on_inbound(ev.to, ev.stanza, ev.origin);
+    });
+    ctx.on<MessageToFull>(Stage::PreProcess, [this](MessageToFull& ev) {
+      return on_inbound(ev.to, ev.stanza, ev.origin);
+    });
+    ctx.on<StanzaFromClient>(Stage::Archive, [this](StanzaFromClient& ev) {
+      on_outbound(ev.session, ev.stanza);
+      return Flow::Continue;
+    });
+    ctx.on<DiscoInfoQuery>(Stage::Process, [](DiscoInfoQuery& ev) {
+      if (!ev.node.empty() || ev.to.local().empty()) return Flow::Continue;
+      for (std::string_view f :
+           {mam::kMamNs, mam::kMamExtendedFeature, mam::kFulltextNs, mam::kSidNs})
+        ev.query.add_child("feature", std::string(ns::disco_info)).set_attr("var", std::string(f));
+      return Flow::Continue;
+    });
+
+    const std::string mam_ns(mam::kMamNs);
+    ctx.on_iq(IqType::Set, IqScope::Self, "query", mam_ns,
+              [this](IqRequest r) { return query(std::move(r)); });
+    ctx.on_iq(
+        IqType::Get, IqScope::Self, "query", mam_ns,
+        [](IqRequest) -> asio::awaitable<IqResult> { co_return IqResult::ok(mam::query_form()); });
+    ctx.on_iq(IqType::Get, IqScope::Self, "metadata", mam_ns,
+              [this](IqRequest r) { return metadata(std::move(r)); });
+    ctx.on_iq(IqType::Get, IqScope::Self, "prefs", mam_ns,
+              [this](IqRequest r) { return get_prefs(std::move(r)); });
+    ctx.on_iq(IqType::Set, IqScope::Self, "prefs", mam_ns,
+              [this](IqRequest r) { return set_prefs(std::move(r)); });
+    // Another account's archive is private (XEP-0313 "Data privacy").
+    for (IqType type : {IqType::Get, IqType::Set})
+      for (const char* element : {"query", "metadata", "prefs"}) {
+        if (type == IqType::Set && std::string_view(element) == "metadata") continue;
+        ctx.on_iq(type, IqScope::Bare, element, mam_ns, [](IqRequest) -> asio::awaitable<IqResult> {
+          co_return IqResult::fail(StanzaError::forbidden());
+        });
+      }
+
+    const int64_t days = ctx.options().get_int("retention_days");
+    if (days > 0) {
+      expiry_ = std::make_shared<Expiry>(
+          ctx.executor(), ctx.pool(), ctx.storage().archive(), std::chrono::hours(24 * days),
+          std::chrono::seconds(ctx.options().get_int("expiry_interval_seconds")),
+          ctx.log().clone("mod_mam_expiry@" + ctx.domain()));
+      asio::co_spawn(ctx.executor(), expiry_loop(expiry_), asio::detached);
+    }
+  }
+
+  void stop() override {
+    if (!expiry_) return;
+    expiry_->stopped = true;
+    asio::post(expiry_->timer.get_executor(), [e = expiry_] { e->timer.cancel(); });
+    expiry_.reset();
+  }
+
+ private:
+  // --- archiving -------------------------------------------------------------
+
+  Flow on_inbound(const Jid& to, xml::Element& stanza, Session* origin) {
+    const std::string owner = to.bare_str();
+    if (rerouting.matches(owner, stanza)) return Flow::Continue;
+    mam::strip_stanza_ids(stanza, owner);
+    if (!mam::is_archivable(stanza)) return Flow::Continue;
+    auto from = attr_jid(stanza, "from");
+    if (!from) return Flow::Continue;
+    auto executor = origin ? origin->executor() : ctx_->executor();
+    asio::co_spawn(executor,
+                   archive_then_route(to.bare(), *from, std::move(stanza),
+                                      origin ? origin->hold_delivery() : DeliveryHold{}),
+                   log_exceptions("mam"));
+    return Flow::Stop;
+  }
+
+  asio::awaitable<void> archive_then_route(Jid owner, Jid peer, xml::Element stanza,
+                                           [[maybe_unused]] DeliveryHold hold) {
+    const std::string key = owner.bare_str();
+    std::optional<std::string> id;
+    try {
+      id = co_await ctx_->pool().run_ordered(key, [this, &owner, &peer, &stanza] {
+        return append_if_wanted(owner, peer, stanza, /*outgoing=*/false);
+      });
+    } catch (const std::exception& e) {
+      // Delivery matters more than history: the message goes on unarchived.
+      ctx_->log().warn("archiving a message for {} failed: {}", key, e.what());
+    }
+    if (id) mam::add_stanza_id(stanza, *id, key);
+    // TODO(carbons): a carbon copy of this message must carry the same
+    // stanza-id; carbons run on the re-routed message (Process stage).
+    const std::string message_id = stanza.attr_or("id");
+    const Rerouting outer = rerouting;
+    rerouting = {&key, &message_id, id ? &*id : nullptr};
+    try {
+      ctx_->router().route(std::move(stanza));
+    } catch (...) {
+      rerouting = outer;
+      throw;
+    }
+    rerouting = outer;
+  }
+
+  void on_outbound(Session& session, const xml::Element& stanza) {
+    if (stanza_kind(stanza) != StanzaKind::Message) return;
+    auto to = attr_jid(stanza, "to");
+    const Jid owner = session.jid().bare();
+    // A message to oneself is archived once, as received.
+    if (!to || to->bare() == owner) return;
+    if (!mam::is_archivable(stanza)) return;
+    xml::Element copy = stanza;
+    mam::strip_stanza_ids(copy, owner.bare_str());
+    asio::co_spawn(session.executor(),
+                   archive_outbound(owner, *to, std::move(copy), session.hold_delivery()),
+                   log_exceptions("mam"));
+  }
+
+  asio::awaitable<void> archive_outbound(Jid owner, Jid peer, xml::Element stanza,
+                                         [[maybe_unused]] DeliveryHold hold) {
+    const std::string key = owner.bare_str();
+    try {
+      // TODO(carbons): the sent carbon should carry this archive id as its
+      // <stanza-id by=sender/>.
+      co_await ctx_->pool().run_ordered(key, [this, &owner, &peer, &stanza] {
+        return append_if_wanted(owner, peer, stanza, /*outgoing=*/true);
+      });
+    } catch (const std::exception& e) {
+      ctx_->log().warn("archiving a sent message of {} failed: {}", key, e.what());
+    }
+  }
+
+  // On the storage pool. Returns the new archive id, or nullopt when the
+  // owner's preferences (or a missing account) say no.
+  std::optional<std::string> append_if_wanted(const Jid& owner, const Jid& peer,
+                                              const xml::Element& stanza, bool outgoing) {
+    auto& store = ctx_->storage();
+    const storage::AccountKey account = key_of(owner);
+    // A live session proves the account exists without a query.
+    if (ctx_->router().sessions_of(owner).empty() && !store.accounts().exists(account))
+      return std::nullopt;
+    const storage::ArchivePrefs prefs = store.archive().prefs(account).value_or(default_prefs_);
+    switch (mam::decide(prefs, peer)) {
+      case mam::Verdict::Skip:
+        return std::nullopt;
+      case mam::Verdict::AskRoster: {
+        auto item = store.roster().get_item(account, peer.bare_str());
+        if (!item || item->subscription == storage::Subscription::None) return std::nullopt;
+        break;
+      }
+      case mam::Verdict::Archive:
+        break;
+    }
+    storage::ArchiveEntry entry;
+    entry.id = random_id(16);
+    entry.stamp = storage::Clock::now();
+    entry.with_bare = peer.bare_str();
+    entry.with_resource = peer.resource();
+    entry.outgoing = outgoing;
+    entry.stanza_xml = xml::serialize(stanza, ns::client);
+    entry.body = mam::searchable_text(stanza);
+    store.archive().append(account, entry);
+    return entry.id;
+  }
+
+  // --- queries ----------------------------------------------------------------
+
+  asio::awaitable<IqResult> query(IqRequest r) {
+    auto parsed = mam::parse_query(r.payload(), limits_);
+    if (auto* error = std::get_if<StanzaError>(&parsed)) co_return IqResult::fail(*error);
+    auto& q = std::get<mam::ParsedQuery>(parsed);
+    const Jid owner = r.from.bare();
+    const storage::AccountKey account = key_of(owner);
+    auto page = co_await ctx_->pool().run_ordered(owner.bare_str(), [this, &account, &q] {
+      return ctx_->storage().archive().query(account, q.query);
+    });
+    if (!page.ids_found) co_return IqResult::fail(StanzaError::item_not_found());
+    const std::string owner_str = owner.bare_str();
+    const std::string requester = r.from.str();
+    auto send = [&](const storage::ArchivedMessage& m) {
+      auto message = mam::result_message(m, q.queryid, owner_str, requester);
+      if (!message) {
+        ctx_->log().warn("archived message {} of {} does not parse", m.id, owner_str);
+        return;
+      }
+      // Only to the full JID that asked, before the IQ result.
+      if (r.origin)
+        r.origin->send(std::move(*message));
+      else
+        ctx_->router().route(std::move(*message));
+    };
+    if (q.flip)
+      for (auto it = page.messages.rbegin(); it != page.messages.rend(); ++it) send(*it);
+    else
+      for (const auto& m : page.messages) send(m);
+    co_return IqResult::ok(mam::fin_element(page));
+  }
+
+  asio::awaitable<IqResult> metadata(IqRequest r) {
+    const storage::AccountKey account = key_of(r.from.bare());
+    auto bounds = co_await ctx_->pool().run_ordered(
+        r.from.bare_str(), [this, &account] { return ctx_->storage().archive().bounds(account); });
+    xml::Element el("metadata", std::string(mam::kMamNs));
+    if (bounds) {
+      for (auto [name, m] : {std::pair{"start", &bounds->first}, std::pair{"end", &bounds->second}})
+        el.add_child(name, std::string(mam::kMamNs))
+            .with_attr("id", m->id)
+            .with_attr("timestamp", xep0082_format(m->stamp));
+    }
+    co_return IqResult::ok(std::move(el));
+  }
+
+  asio::awaitable<IqResult> get_prefs(IqRequest r) {
+    const storage::AccountKey account = key_of(r.from.bare());
+    auto prefs = co_await ctx_->pool().run_ordered(
+        r.from.bare_str(), [this, &account] { return ctx_->storage().archive().prefs(account); });
+    co_return IqResult::ok(mam::prefs_element(prefs.value_or(default_prefs_)));
+  }
+
+  asio::awaitable<IqResult> set_prefs(IqRequest r) {
+    auto prefs = mam::parse_prefs(r.payload());
+    if (!prefs)
+      co_return IqResult::fail(StanzaError::bad_request(
+          "default must be always, roster or never, and every <jid/> a valid JID"));
+    const storage::AccountKey account = key_of(r.from.bare());
+    co_await ctx_->pool().run_ordered(r.from.bare_str(), [this, &account, &prefs] {
+      ctx_->storage().archive().set_prefs(account, *prefs);
+    });
+    co_return IqResult::ok(mam::prefs_element(*prefs));
+  }
+
+  ModuleContext* ctx_ = nullptr;
+  storage::ArchivePrefs default_prefs_;
+  mam::PageLimits limits_;
+  std::shared_ptr<Expiry> expiry_;
+};
+
+}  // namespace
+}  // namespace parley
+
+PARLEY_REGISTER_MODULE(parley::MamModule)

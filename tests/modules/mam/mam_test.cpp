@@ -1,0 +1,538 @@
+// Message Archive Management (XEP-0313) end to end with real clients: both
+// sides archived with a XEP-0359 stanza-id, paging with exact completeness,
+// the form filters (XEP-0313 #extended, XEP-0431 full text), preferences,
+// hints (XEP-0334), privacy, metadata, account deletion, restart, retention
+// and offline messages archived exactly once.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "storage/store.hpp"
+#include "support/test_client.hpp"
+#include "support/test_server.hpp"
+
+namespace parley::test {
+namespace {
+
+constexpr const char* kMam = "urn:xmpp:mam:2";
+constexpr const char* kRsm = "http://jabber.org/protocol/rsm";
+constexpr const char* kSid = "urn:xmpp:sid:0";
+
+std::string chat(const std::string& to, const std::string& body, const std::string& extra = "") {
+  return "<message to='" + to + "' type='chat' id='" + body + "'><body>" + body + "</body>" +
+         extra + "</message>";
+}
+
+std::string field(const std::string& var, const std::string& value) {
+  return "<field var='" + var + "'><value>" + value + "</value></field>";
+}
+
+std::string error_condition(const xml::Element& stanza) {
+  const xml::Element* error = stanza.child("error");
+  if (!error) return {};
+  for (const xml::Element* c : error->element_children())
+    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text")
+      return c->name();
+  return {};
+}
+
+Predicate is_chat_with_body(const std::string& body) {
+  return [body](const xml::Element& el) {
+    return el.name() == "message" && el.child_text("body") == body;
+  };
+}
+
+// One query: the result messages (in order of arrival) and the final IQ.
+struct QueryResult {
+  std::vector<xml::Element> results;  // the <result/> elements
+  std::vector<std::string> bodies;    // of the forwarded messages
+  std::vector<std::string> ids;       // archive ids
+  std::optional<xml::Element> iq;
+
+  bool ok() const { return iq && iq->attr_or("type") == "result"; }
+  const xml::Element* fin() const { return iq ? iq->child("fin", kMam) : nullptr; }
+  bool complete() const { return fin() && fin()->attr_or("complete") == "true"; }
+  std::string rsm(const std::string& name) const {
+    const xml::Element* set = fin() ? fin()->child("set", kRsm) : nullptr;
+    return set ? set->child_text(name, kRsm) : std::string();
+  }
+  std::string first_index() const {
+    const xml::Element* set = fin() ? fin()->child("set", kRsm) : nullptr;
+    const xml::Element* first = set ? set->child("first", kRsm) : nullptr;
+    return first ? first->attr_or("index") : std::string();
+  }
+};
+
+QueryResult mam_query(XmppClient& c, const std::string& fields = "", const std::string& rsm = "",
+                      const std::string& to = "", const std::string& extra = "") {
+  const std::string id = c.next_id();
+  const std::string queryid = "q-" + id;
+  std::string xml = "<iq type='set' id='" + id + "'" + (to.empty() ? "" : " to='" + to + "'") +
+                    "><query xmlns='urn:xmpp:mam:2' queryid='" + queryid + "'>";
+  if (!fields.empty())
+    xml += "<x xmlns='jabber:x:data' type='submit'>" + field("FORM_TYPE", "urn:xmpp:mam:2") +
+           fields + "</x>";
+  if (!rsm.empty()) xml += "<set xmlns='http://jabber.org/protocol/rsm'>" + rsm + "</set>";
+  xml += extra + "</query></iq>";
+  QueryResult out;
+  out.iq = c.iq(xml);
+  while (auto m = c.expect(
+             [&](const xml::Element& el) {
+               const xml::Element* r = el.child("result", kMam);
+               return el.name() == "message" && r && r->attr_or("queryid") == queryid;
+             },
+             std::chrono::milliseconds(0))) {
+    const xml::Element* r = m->child("result", kMam);
+    out.ids.push_back(r->attr_or("id"));
+    const xml::Element* fwd = r->child("forwarded", "urn:xmpp:forward:0");
+    const xml::Element* inner = fwd ? fwd->child("message", "jabber:client") : nullptr;
+    out.bodies.push_back(inner ? inner->child_text("body") : "<none>");
+    out.results.push_back(*r);
+  }
+  return out;
+}
+
+using Bodies = std::vector<std::string>;
+
+class Mam : public ::testing::Test {
+ protected:
+  explicit Mam(TestServerOptions options = {}) : server_(std::move(options)) {}
+  void SetUp() override {
+    for (const char* u : {"alice", "bob", "carol"}) server_.create_user(u, "pw");
+    server_.start();
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << server_.log_tail() << "\n";
+  }
+  std::unique_ptr<XmppClient> login(const std::string& user, const std::string& resource = "r") {
+    auto c = std::make_unique<XmppClient>(server_, user + "@localhost", "pw",
+                                          XmppClient::Options{.resource = resource});
+    EXPECT_TRUE(c->connect()) << c->error();
+    c->available();
+    return c;
+  }
+  // Alice sends `bodies` to Bob, who is online and receives them all.
+  void exchange(XmppClient& alice, XmppClient& bob, const Bodies& bodies) {
+    for (const auto& b : bodies) alice.send(chat("bob@localhost", b));
+    for (const auto& b : bodies) ASSERT_TRUE(bob.expect(is_chat_with_body(b))) << b;
+  }
+  // Polls until the archive query returns `n` results (writes are asynchronous
+  // for offline recipients).
+  QueryResult wait_for(XmppClient& c, size_t n, const std::string& fields = "") {
+    QueryResult r;
+    for (int i = 0; i < 50; ++i) {
+      r = mam_query(c, fields);
+      if (r.ids.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return r;
+  }
+  TestServer server_;
+};
+
+TEST_F(Mam, BothSidesArchivedWithStanzaId) {
+  auto alice = login("alice", "a");
+  auto alice2 = login("alice", "a2");
+  auto bob = login("bob", "b");
+  alice->send(chat("bob@localhost", "hello bob"));
+  auto got = bob->expect(is_chat_with_body("hello bob"));
+  ASSERT_TRUE(got);
+  auto sids = got->children("stanza-id", kSid);
+  ASSERT_EQ(sids.size(), 1u) << to_xml(*got);
+  EXPECT_EQ(sids[0]->attr_or("by"), "bob@localhost");
+  const std::string bob_id = sids[0]->attr_or("id");
+  EXPECT_FALSE(bob_id.empty());
+
+  auto r = mam_query(*bob);
+  ASSERT_TRUE(r.ok()) << (r.iq ? to_xml(*r.iq) : "timeout");
+  ASSERT_EQ(r.ids, std::vector<std::string>{bob_id});
+  EXPECT_EQ(r.bodies, Bodies{"hello bob"});
+  const xml::Element* fwd = r.results[0].child("forwarded", "urn:xmpp:forward:0");
+  ASSERT_TRUE(fwd);
+  ASSERT_TRUE(fwd->child("delay", "urn:xmpp:delay"));
+  EXPECT_FALSE(fwd->child("delay", "urn:xmpp:delay")->attr_or("stamp").empty());
+  EXPECT_EQ(fwd->child("message", "jabber:client")->attr_or("from"), "alice@localhost/a");
+  EXPECT_TRUE(r.complete());
+  EXPECT_EQ(r.rsm("first"), bob_id);
+  EXPECT_EQ(r.rsm("last"), bob_id);
+  EXPECT_EQ(r.rsm("count"), "1");
+  EXPECT_EQ(r.first_index(), "0");
+
+  // The sender's own archive has it too, under its own id.
+  auto a = mam_query(*alice);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a.bodies, Bodies{"hello bob"});
+  EXPECT_NE(a.ids[0], bob_id);
+  EXPECT_EQ(a.results[0]
+                .child("forwarded", "urn:xmpp:forward:0")
+                ->child("message", "jabber:client")
+                ->attr_or("to"),
+            "bob@localhost");
+  // Results go to the querying resource only.
+  EXPECT_TRUE(alice2->nothing(
+      [](const xml::Element& el) { return el.child("result", kMam) != nullptr; }, 300ms));
+}
+
+TEST_F(Mam, ForgedStanzaIdIsReplacedOthersKept) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  alice->send(chat("bob@localhost", "forged",
+                   "<stanza-id xmlns='urn:xmpp:sid:0' by='bob@localhost' id='fake'/>"
+                   "<stanza-id xmlns='urn:xmpp:sid:0' by='muc.example.org' id='other'/>"));
+  auto got = bob->expect(is_chat_with_body("forged"));
+  ASSERT_TRUE(got);
+  std::map<std::string, std::string> by;
+  for (const xml::Element* s : got->children("stanza-id", kSid))
+    by[s->attr_or("by")] = s->attr_or("id");
+  ASSERT_EQ(by.size(), 2u) << to_xml(*got);
+  EXPECT_NE(by["bob@localhost"], "fake");
+  EXPECT_EQ(by["muc.example.org"], "other");
+  EXPECT_EQ(mam_query(*bob).ids, std::vector<std::string>{by["bob@localhost"]});
+  // Chat states alone are not archived, but a forged id on them is still removed.
+  alice->send(
+      "<message to='bob@localhost' type='chat'><composing "
+      "xmlns='http://jabber.org/protocol/chatstates'/><stanza-id xmlns='urn:xmpp:sid:0' "
+      "by='bob@localhost' id='fake2'/></message>");
+  auto state = bob->expect([](const xml::Element& el) {
+    return el.child("composing", "http://jabber.org/protocol/chatstates") != nullptr;
+  });
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->child("stanza-id", kSid), nullptr);
+  EXPECT_EQ(mam_query(*bob).ids.size(), 1u);
+}
+
+TEST_F(Mam, PagingForwardAndBackwardIsExact) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  exchange(*alice, *bob, {"m1", "m2", "m3", "m4", "m5"});
+
+  auto p1 = mam_query(*bob, "", "<max>2</max>");
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(p1.bodies, (Bodies{"m1", "m2"}));
+  EXPECT_FALSE(p1.complete());
+  EXPECT_EQ(p1.rsm("count"), "5");
+  EXPECT_EQ(p1.first_index(), "0");
+  EXPECT_EQ(p1.rsm("first"), p1.ids[0]);
+  EXPECT_EQ(p1.rsm("last"), p1.ids[1]);
+  auto p2 = mam_query(*bob, "", "<max>2</max><after>" + p1.rsm("last") + "</after>");
+  EXPECT_EQ(p2.bodies, (Bodies{"m3", "m4"}));
+  EXPECT_FALSE(p2.complete());
+  EXPECT_EQ(p2.first_index(), "2");
+  auto p3 = mam_query(*bob, "", "<max>2</max><after>" + p2.rsm("last") + "</after>");
+  EXPECT_EQ(p3.bodies, (Bodies{"m5"}));
+  EXPECT_TRUE(p3.complete());
+  EXPECT_EQ(p3.first_index(), "4");
+
+  // Backwards from the end: the newest page first, each page oldest first.
+  auto b1 = mam_query(*bob, "", "<max>2</max><before/>");
+  EXPECT_EQ(b1.bodies, (Bodies{"m4", "m5"}));
+  EXPECT_FALSE(b1.complete());
+  EXPECT_EQ(b1.first_index(), "3");
+  auto b2 = mam_query(*bob, "", "<max>2</max><before>" + b1.rsm("first") + "</before>");
+  EXPECT_EQ(b2.bodies, (Bodies{"m2", "m3"}));
+  EXPECT_FALSE(b2.complete());
+  auto b3 = mam_query(*bob, "", "<max>2</max><before>" + b2.rsm("first") + "</before>");
+  EXPECT_EQ(b3.bodies, (Bodies{"m1"}));
+  EXPECT_TRUE(b3.complete());
+
+  // A flipped page: same page, newest first.
+  auto f = mam_query(*bob, "", "<max>2</max><before/>", "", "<flip-page/>");
+  EXPECT_EQ(f.bodies, (Bodies{"m5", "m4"}));
+  // max 0: the count only.
+  auto c = mam_query(*bob, "", "<max>0</max>");
+  EXPECT_TRUE(c.ok());
+  EXPECT_TRUE(c.ids.empty());
+  EXPECT_EQ(c.rsm("count"), "5");
+}
+
+TEST_F(Mam, FormFiltersAndUnknownIds) {
+  auto alice = login("alice");
+  auto carol = login("carol");
+  auto bob = login("bob");
+  exchange(*alice, *bob, {"a1", "a2", "a3"});
+  carol->send(chat("bob@localhost", "c1"));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("c1")));
+  auto all = mam_query(*bob);
+  ASSERT_EQ(all.bodies, (Bodies{"a1", "a2", "a3", "c1"}));
+
+  EXPECT_EQ(mam_query(*bob, field("with", "carol@localhost")).bodies, Bodies{"c1"});
+  EXPECT_EQ(mam_query(*bob, field("with", "alice@localhost/r")).bodies, (Bodies{"a1", "a2", "a3"}));
+  EXPECT_TRUE(mam_query(*bob, field("with", "alice@localhost/other")).bodies.empty());
+  EXPECT_TRUE(mam_query(*bob, field("start", "2999-01-01T00:00:00Z")).ids.empty());
+  EXPECT_TRUE(mam_query(*bob, field("end", "2000-01-01T00:00:00Z")).ids.empty());
+  EXPECT_EQ(mam_query(*bob, field("start", "2000-01-01T00:00:00.000+02:00")).ids.size(), 4u);
+  EXPECT_EQ(mam_query(*bob, field("after-id", all.ids[0]) + field("before-id", all.ids[3])).bodies,
+            (Bodies{"a2", "a3"}));
+  EXPECT_EQ(mam_query(*bob, "<field var='ids'><value>" + all.ids[3] + "</value><value>" +
+                                all.ids[1] + "</value></field>")
+                .bodies,
+            (Bodies{"a2", "c1"}));
+
+  // Unknown ids, including ids of another account's archive: item-not-found.
+  auto alice_ids = mam_query(*alice).ids;
+  ASSERT_FALSE(alice_ids.empty());
+  for (const auto& q :
+       {mam_query(*bob, field("after-id", "nope")), mam_query(*bob, field("before-id", "nope")),
+        mam_query(*bob, field("ids", alice_ids[0])), mam_query(*bob, "", "<after>nope</after>"),
+        mam_query(*bob, "", "<before>nope</before>")}) {
+    ASSERT_TRUE(q.iq);
+    EXPECT_EQ(q.iq->attr_or("type"), "error");
+    EXPECT_EQ(error_condition(*q.iq), "item-not-found");
+    EXPECT_TRUE(q.ids.empty());
+  }
+  // An unknown field, a bad date, a bad JID.
+  auto unknown = mam_query(*bob, field("urn:example:nope", "x"));
+  EXPECT_EQ(error_condition(*unknown.iq), "feature-not-implemented");
+  EXPECT_EQ(error_condition(*mam_query(*bob, field("start", "yesterday")).iq), "bad-request");
+  EXPECT_EQ(error_condition(*mam_query(*bob, field("with", "@@")).iq), "bad-request");
+}
+
+TEST_F(Mam, FulltextMatchesPlaintextNeverEncryptedBodies) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  exchange(*alice, *bob, {"see you at the lighthouse", "lighthouse keeper", "nothing here"});
+  alice->send(
+      "<message to='bob@localhost' type='chat' id='omemo'><body>lighthouse (OMEMO fallback)</body>"
+      "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'/><payload>AAAA</payload>"
+      "</encrypted></message>");
+  alice->send(
+      "<message to='bob@localhost' type='chat' id='omemo2'><body>lighthouse again</body>"
+      "<encrypted xmlns='urn:xmpp:omemo:2'><header sid='1'/><payload>AAAA</payload>"
+      "</encrypted></message>");
+  ASSERT_TRUE(bob->expect(is_chat_with_body("lighthouse again")));
+  // Both encrypted messages are archived...
+  EXPECT_EQ(mam_query(*bob).ids.size(), 5u);
+  // ...but never found by a search.
+  const std::string ft = "{urn:xmpp:fulltext:0}fulltext";
+  EXPECT_EQ(mam_query(*bob, field(ft, "lighthouse")).bodies,
+            (Bodies{"see you at the lighthouse", "lighthouse keeper"}));
+  EXPECT_EQ(mam_query(*bob, field(ft, "Keeper LIGHTHOUSE")).bodies, Bodies{"lighthouse keeper"});
+  EXPECT_TRUE(mam_query(*bob, field(ft, "fallback")).ids.empty());
+  EXPECT_EQ(mam_query(*alice, field(ft, "lighthouse")).ids.size(), 2u);  // sender's side too
+}
+
+TEST_F(Mam, PreferencesNeverAlwaysRoster) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  auto carol = login("carol");
+  auto prefs = bob->iq("<iq type='get' id='p1'><prefs xmlns='urn:xmpp:mam:2'/></iq>");
+  ASSERT_TRUE(prefs);
+  EXPECT_EQ(prefs->child("prefs", kMam)->attr_or("default"), "always");
+
+  // never: nothing archived, and no stanza-id on delivery.
+  ASSERT_EQ(bob->iq("<iq type='set' id='p2'><prefs xmlns='urn:xmpp:mam:2' default='never'/></iq>")
+                ->attr_or("type"),
+            "result");
+  alice->send(chat("bob@localhost", "unarchived"));
+  auto got = bob->expect(is_chat_with_body("unarchived"));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->child("stanza-id", kSid), nullptr);
+  EXPECT_TRUE(mam_query(*bob).ids.empty());
+  EXPECT_EQ(mam_query(*alice).bodies, Bodies{"unarchived"});  // alice's prefs are her own
+
+  // default never, but always for alice.
+  auto set = bob->iq(
+      "<iq type='set' id='p3'><prefs xmlns='urn:xmpp:mam:2' default='never'><always>"
+      "<jid>alice@localhost</jid></always><never/></prefs></iq>");
+  ASSERT_EQ(set->attr_or("type"), "result");
+  EXPECT_EQ(set->child("prefs", kMam)->child("always", kMam)->child_text("jid", kMam),
+            "alice@localhost");
+  alice->send(chat("bob@localhost", "from alice"));
+  carol->send(chat("bob@localhost", "from carol"));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("from alice")));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("from carol")));
+  EXPECT_EQ(mam_query(*bob).bodies, Bodies{"from alice"});
+
+  // roster: only contacts with a subscription (carol is one, alice is not).
+  {
+    auto store = server_.open_storage();
+    storage::RosterItem item;
+    item.jid = "carol@localhost";
+    item.subscription = storage::Subscription::Both;
+    store->roster().put_item({"localhost", "bob"}, item);
+  }
+  ASSERT_EQ(bob->iq("<iq type='set' id='p4'><prefs xmlns='urn:xmpp:mam:2' default='roster'/></iq>")
+                ->attr_or("type"),
+            "result");
+  alice->send(chat("bob@localhost", "alice again"));
+  carol->send(chat("bob@localhost", "carol again"));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("alice again")));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("carol again")));
+  EXPECT_EQ(mam_query(*bob).bodies, (Bodies{"from alice", "carol again"}));
+
+  auto bad =
+      bob->iq("<iq type='set' id='p5'><prefs xmlns='urn:xmpp:mam:2' default='sometimes'/></iq>");
+  EXPECT_EQ(error_condition(*bad), "bad-request");
+}
+
+TEST_F(Mam, HintsChatStatesAndReceipts) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  alice->send(chat("bob@localhost", "nostore", "<no-store xmlns='urn:xmpp:hints'/>"));
+  alice->send(chat("bob@localhost", "noperm", "<no-permanent-store xmlns='urn:xmpp:hints'/>"));
+  alice->send(
+      "<message to='bob@localhost' type='chat'><active "
+      "xmlns='http://jabber.org/protocol/chatstates'/></message>");
+  alice->send("<message to='bob@localhost' type='headline'><body>news</body></message>");
+  alice->send(
+      "<message to='bob@localhost' type='chat' id='rcpt'><received xmlns='urn:xmpp:receipts' "
+      "id='x1'/></message>");
+  alice->send(
+      "<message to='bob@localhost' type='chat' id='mark'><displayed "
+      "xmlns='urn:xmpp:chat-markers:0' id='x1'/></message>");
+  alice->send(chat("bob@localhost", "last"));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("nostore")));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("noperm")));
+  ASSERT_TRUE(bob->expect(is_chat_with_body("last")));
+  auto r = mam_query(*bob);
+  ASSERT_EQ(r.results.size(), 3u);
+  auto inner = [&](size_t i) {
+    return r.results[i].child("forwarded", "urn:xmpp:forward:0")->child("message", "jabber:client");
+  };
+  EXPECT_NE(inner(0)->child("received", "urn:xmpp:receipts"), nullptr);
+  EXPECT_NE(inner(1)->child("displayed", "urn:xmpp:chat-markers:0"), nullptr);
+  EXPECT_EQ(inner(2)->child_text("body"), "last");
+  EXPECT_EQ(mam_query(*alice).results.size(), 3u);
+}
+
+TEST_F(Mam, AnotherAccountsArchiveIsForbidden) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  exchange(*alice, *bob, {"private"});
+  auto q = mam_query(*alice, "", "", "bob@localhost");
+  ASSERT_TRUE(q.iq);
+  EXPECT_EQ(error_condition(*q.iq), "forbidden");
+  EXPECT_TRUE(q.ids.empty());
+  for (const char* payload :
+       {"<prefs xmlns='urn:xmpp:mam:2'/>", "<metadata xmlns='urn:xmpp:mam:2'/>"}) {
+    auto r =
+        alice->iq(std::string("<iq type='get' id='x' to='bob@localhost'>") + payload + "</iq>");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(error_condition(*r), "forbidden") << payload;
+  }
+  // Bob's own query to his bare JID works.
+  EXPECT_EQ(mam_query(*bob, "", "", "bob@localhost").bodies, Bodies{"private"});
+}
+
+TEST_F(Mam, MetadataFormAndDisco) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  auto empty = bob->iq("<iq type='get' id='m0'><metadata xmlns='urn:xmpp:mam:2'/></iq>");
+  ASSERT_TRUE(empty);
+  ASSERT_EQ(empty->attr_or("type"), "result");
+  EXPECT_EQ(empty->child("metadata", kMam)->element_count(), 0u);
+
+  exchange(*alice, *bob, {"first", "middle", "last"});
+  auto all = mam_query(*bob);
+  auto md = bob->iq("<iq type='get' id='m1'><metadata xmlns='urn:xmpp:mam:2'/></iq>");
+  const xml::Element* m = md->child("metadata", kMam);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->child("start", kMam)->attr_or("id"), all.ids.front());
+  EXPECT_EQ(m->child("end", kMam)->attr_or("id"), all.ids.back());
+  EXPECT_FALSE(m->child("end", kMam)->attr_or("timestamp").empty());
+
+  auto form = bob->iq("<iq type='get' id='f1'><query xmlns='urn:xmpp:mam:2'/></iq>");
+  ASSERT_TRUE(form);
+  std::vector<std::string> vars;
+  for (const xml::Element* f :
+       form->child("query", kMam)->child("x", "jabber:x:data")->children("field", "jabber:x:data"))
+    vars.push_back(f->attr_or("var"));
+  EXPECT_EQ(vars, (std::vector<std::string>{"FORM_TYPE", "with", "start", "end", "before-id",
+                                            "after-id", "ids", "{urn:xmpp:fulltext:0}fulltext"}));
+
+  auto disco = bob->iq(
+      "<iq type='get' id='d1' to='bob@localhost'><query "
+      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  ASSERT_TRUE(disco);
+  std::set<std::string> features;
+  for (const xml::Element* f :
+       disco->child("query", "http://jabber.org/protocol/disco#info")->children("feature"))
+    features.insert(f->attr_or("var"));
+  for (const char* f :
+       {"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:fulltext:0", "urn:xmpp:sid:0"})
+    EXPECT_TRUE(features.count(f)) << f;
+}
+
+TEST_F(Mam, ArchiveSurvivesRestartAndAccountDeletionDeletesIt) {
+  std::vector<std::string> ids;
+  {
+    auto alice = login("alice");
+    auto bob = login("bob");
+    exchange(*alice, *bob, {"before restart"});
+    ids = mam_query(*bob).ids;
+    ASSERT_EQ(ids.size(), 1u);
+  }
+  server_.restart();
+  {
+    auto bob = login("bob");
+    EXPECT_EQ(mam_query(*bob).ids, ids);
+    bob->disconnect();
+  }
+  std::string out;
+  ASSERT_EQ(server_.ctl({"user", "del", "bob@localhost"}, &out), 0) << out;
+  auto store = server_.open_storage();
+  EXPECT_EQ(store->archive().count({"localhost", "bob"}), 0u);
+  EXPECT_EQ(store->archive().count({"localhost", "alice"}), 1u);
+}
+
+TEST_F(Mam, OfflineMessageIsArchivedExactlyOnce) {
+  {
+    auto alice = login("alice");
+    alice->send(chat("bob@localhost", "while you were away"));
+    EXPECT_EQ(wait_for(*alice, 1).ids.size(), 1u);
+  }
+  auto store = server_.open_storage();
+  for (int i = 0; i < 50 && store->archive().count({"localhost", "bob"}) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(store->archive().count({"localhost", "bob"}), 1u);
+
+  auto bob = login("bob");
+  auto got = bob->expect(is_chat_with_body("while you were away"));
+  ASSERT_TRUE(got);
+  const xml::Element* sid = got->child("stanza-id", kSid);
+  ASSERT_NE(sid, nullptr) << to_xml(*got);
+  EXPECT_EQ(sid->attr_or("by"), "bob@localhost");
+  auto r = mam_query(*bob);
+  EXPECT_EQ(r.ids, std::vector<std::string>{sid->attr_or("id")});
+  // A second login (the offline store is empty now) adds nothing either.
+  auto bob2 = login("bob", "r2");
+  EXPECT_EQ(mam_query(*bob2).ids.size(), 1u);
+}
+
+class MamRetention : public Mam {
+ protected:
+  MamRetention()
+      : Mam([] {
+          TestServerOptions o;
+          o.extra_config = "[modules.mam]\nretention_days = 1\nexpiry_interval_seconds = 1\n";
+          return o;
+        }()) {}
+};
+
+TEST_F(MamRetention, ExpiredMessagesAreDeletedByTheServer) {
+  {
+    auto store = server_.open_storage();
+    storage::ArchiveEntry old;
+    old.id = "ancient";
+    old.stamp = storage::Clock::now() - std::chrono::hours(48);
+    old.with_bare = "alice@localhost";
+    old.stanza_xml = "<message xmlns='jabber:client' type='chat'><body>old</body></message>";
+    old.body = "old";
+    store->archive().append({"localhost", "bob"}, old);
+  }
+  auto alice = login("alice");
+  auto bob = login("bob");
+  exchange(*alice, *bob, {"fresh"});
+  QueryResult r;
+  for (int i = 0; i < 50; ++i) {
+    r = mam_query(*bob);
+    if (r.bodies == Bodies{"fresh"}) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(r.bodies, Bodies{"fresh"});
+}
+
+}  // namespace
+}  // namespace parley::test
