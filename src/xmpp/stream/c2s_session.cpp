@@ -666,7 +666,7 @@ void C2SSession::send(xml::Element stanza, DeliveryHold hold) {
 void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
   if (closing_) return;
   if (bound_ && host_) {
-    StanzaToClient event{*this, stanza};
+    StanzaToClient event{*this, stanza, hold};
     if (host_->hooks().run(event) == Flow::Stop) return;
   }
   core_.counters().stanzas_out++;
