@@ -41,6 +41,7 @@ class LazyStorage final : public parley::storage::Storage {
   parley::storage::RosterStore& roster() override { return open().roster(); }
   parley::storage::OfflineStore& offline() override { return open().offline(); }
   parley::storage::KeyValueStore& keyval() override { return open().keyval(); }
+  parley::storage::BlockListStore& blocklist() override { return open().blocklist(); }
   std::string backend_name() const override { return config_.backend; }
   int schema_version() override { return open().schema_version(); }
   void flush() override {
