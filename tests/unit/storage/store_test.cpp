@@ -861,7 +861,7 @@ TEST(OpenStorage, SqliteInMemoryWorks) {
   c.backend = "sqlite";
   c.sqlite_path = ":memory:";
   auto s = open_storage(c);
-  EXPECT_EQ(s->schema_version(), 1);
+  EXPECT_EQ(s->schema_version(), 2);
   Account a;
   a.key = {"example.org", "alice"};
   EXPECT_TRUE(s->accounts().create(a));
