@@ -166,27 +166,15 @@ class BlockingModule final : public Module {
       a.created = storage::Clock::now();
       reports.push_back(std::move(a));
     }
+    // Checked again in the storage lane; refusing here already keeps an
+    // over-long request from sending any presence.
+    if (size_after(owner, items.jids) > max_items_) co_return over_limit_error();
     const std::string lane = owner.bare_str();
     // §3.3: contacts that may see the user's presence get 'unavailable' first,
     // while they are not blocked yet (afterwards it would be filtered).
     const auto roster = co_await ctx_->pool().run_ordered(
         lane, [this, &account] { return ctx_->storage().roster().get(account); });
-    std::vector<Jid> notify;
-    BlockSet added_set(items.jids.begin(), items.jids.end());
-    for (const auto& item : roster.items) {
-      auto contact = Jid::parse(item.jid);
-      if (!contact || !has_from(item.subscription) || blocked(owner, *contact)) continue;
-      for (const auto& j : items.jids) {
-        auto blocked_jid = Jid::parse(j);
-        if (!blocked_jid) continue;
-        if (blocked_jid->is_full() && blocked_jid->bare() == *contact) {
-          notify.push_back(*blocked_jid);
-        } else if (blocking::blocks({j}, *contact)) {
-          notify.push_back(*contact);
-          break;
-        }
-      }
-    }
+    const std::vector<Jid> notify = covered_contacts(roster, items.jids, owner);
     const auto sessions = ctx_->router().sessions_of(owner);
     for (const auto& to : notify)
       for (const auto& e : sessions)
@@ -197,26 +185,15 @@ class BlockingModule final : public Module {
     std::vector<std::string> added;
     co_await ctx_->pool().run_ordered(
         lane, [this, &account, &owner, &items, &reports, &added, &over_limit] {
-          size_t current = 0;
-          {
-            std::lock_guard lock(mutex_);
-            if (auto it = index_.find(owner.bare_str()); it != index_.end()) {
-              current = it->second.size();
-              for (const auto& j : items.jids) current -= it->second.contains(j) ? 1 : 0;
-            }
-          }
-          if (current + items.jids.size() > max_items_) {
+          if (size_after(owner, items.jids) > max_items_) {
             over_limit = true;
             return;
           }
           added = ctx_->storage().blocklist().block(account, items.jids, reports);
           std::lock_guard lock(mutex_);
-          auto& set = index_[owner.bare_str()];
-          set.insert(added.begin(), added.end());
+          index_[owner.bare_str()].insert(added.begin(), added.end());
         });
-    if (over_limit)
-      co_return IqResult::fail(StanzaError::resource_constraint(
-          "a block list holds at most " + std::to_string(max_items_) + " JIDs"));
+    if (over_limit) co_return over_limit_error();
     if (!reports.empty())
       ctx_->log().info("{} reported {} JID(s) ({})", owner.bare_str(), reports.size(),
                        reports.front().reason);
@@ -248,24 +225,53 @@ class BlockingModule final : public Module {
     if (removed.empty()) co_return IqResult::ok();  // nothing was blocked: nothing changes
     // §3.4: contacts that may see the user's presence get it again.
     const auto sessions = ctx_->router().sessions_of(owner);
-    for (const auto& item : roster.items) {
-      auto contact = Jid::parse(item.jid);
-      if (!contact || !has_from(item.subscription) || blocked(owner, *contact)) continue;
-      bool was_blocked = false;
-      for (const auto& j : removed)
-        if (auto jid = Jid::parse(j);
-            jid && (blocking::blocks({j}, *contact) || (jid->is_full() && jid->bare() == *contact)))
-          was_blocked = true;
-      if (!was_blocked) continue;
+    for (const auto& to : covered_contacts(roster, removed, owner)) {
       for (const auto& e : sessions) {
         if (!e.available || !e.presence) continue;
         xml::Element presence = *e.presence;
-        presence.set_attr("to", contact->str());
+        presence.set_attr("to", to.str());
         ctx_->router().route(std::move(presence));
       }
     }
     push(owner, blocking::command("unblock", items.jids));
     co_return IqResult::ok();
+  }
+
+  // Roster contacts allowed to see the user's presence (subscription 'from'
+  // or 'both') that `jids` cover and no other item of the list blocks: the
+  // contact's bare JID, or the blocked full JID of one of its resources.
+  std::vector<Jid> covered_contacts(const storage::Roster& roster,
+                                    const std::vector<std::string>& jids, const Jid& owner) const {
+    std::vector<Jid> out;
+    for (const auto& item : roster.items) {
+      auto contact = Jid::parse(item.jid);
+      if (!contact || !has_from(item.subscription) || blocked(owner, *contact)) continue;
+      for (const auto& j : jids) {
+        auto jid = Jid::parse(j);
+        if (jid && jid->is_full() && jid->bare() == *contact) {
+          out.push_back(*jid);
+        } else if (blocking::blocks({j}, *contact)) {
+          out.push_back(*contact);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  // The size of `owner`'s list once `jids` are added.
+  size_t size_after(const Jid& owner, const std::vector<std::string>& jids) const {
+    std::lock_guard lock(mutex_);
+    auto it = index_.find(owner.bare_str());
+    if (it == index_.end()) return jids.size();
+    size_t n = it->second.size();
+    for (const auto& j : jids) n += it->second.contains(j) ? 0 : 1;
+    return n;
+  }
+
+  IqResult over_limit_error() const {
+    return IqResult::fail(StanzaError::resource_constraint("a block list holds at most " +
+                                                           std::to_string(max_items_) + " JIDs"));
   }
 
   // §3.3/§3.4: every resource that asked for the block list learns the change.
