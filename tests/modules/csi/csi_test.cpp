@@ -149,6 +149,30 @@ TEST_F(Csi, ActiveWithoutInactiveAndUnknownCsiElements) {
   EXPECT_EQ(bob_->error(), "unsupported-stanza-type");
 }
 
+TEST_F(Csi, CarbonCopiesAreJudgedByWhatTheyCarry) {
+  auto phone = login("bob", "builder", "phone");
+  auto r = bob_->iq("<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+  ASSERT_TRUE(r && r->attr_or("type") == "result");
+  inactive(*bob_);
+  // Copies of alice's chat states to bob's phone wait; a copy of a message
+  // with a body goes out at once, after them.
+  alice_->send(chat_state("bob@localhost/phone", "composing"));
+  EXPECT_TRUE(phone->expect(from_alice()));
+  EXPECT_TRUE(bob_->nothing([](const xml::Element&) { return true; }, 500ms));
+  alice_->send("<message to='bob@localhost/phone' type='chat'><body>ring</body></message>");
+  auto got = bob_->drain(600ms);
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& copy : got) EXPECT_EQ(copy.attr_or("from"), "bob@localhost");
+  const auto inner = [](const xml::Element& copy) -> const xml::Element* {
+    const xml::Element* r = copy.child("received", "urn:xmpp:carbons:2");
+    const xml::Element* f = r ? r->child("forwarded", "urn:xmpp:forward:0") : nullptr;
+    return f ? f->child("message", "jabber:client") : nullptr;
+  };
+  ASSERT_TRUE(inner(got[0]) && inner(got[1])) << to_xml(got[0]) << to_xml(got[1]);
+  EXPECT_NE(inner(got[0])->child("composing", kChatStates), nullptr);
+  EXPECT_EQ(inner(got[1])->child_text("body"), "ring");
+}
+
 class CsiSmallQueue : public Csi {
  protected:
   CsiSmallQueue() : Csi(small()) {}
