@@ -42,6 +42,7 @@ class LazyStorage final : public parley::storage::Storage {
   parley::storage::OfflineStore& offline() override { return open().offline(); }
   parley::storage::KeyValueStore& keyval() override { return open().keyval(); }
   parley::storage::ArchiveStore& archive() override { return open().archive(); }
+  parley::storage::BlockListStore& blocklist() override { return open().blocklist(); }
   std::string backend_name() const override { return config_.backend; }
   int schema_version() override { return open().schema_version(); }
   void flush() override {

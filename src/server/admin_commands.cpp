@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/version.hpp>
@@ -36,6 +37,7 @@
 #include "xmpp/module.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/sasl/scram.hpp"
+#include "xmpp/stanza.hpp"
 
 namespace parley {
 
@@ -451,6 +453,50 @@ CommandResult cmd_user_kick(CommandContext& ctx, const std::vector<std::string>&
 }
 
 // ---------------------------------------------------------------------------
+// Abuse reports (XEP-0377, filed with blocks; also offline, on the store)
+
+CommandResult cmd_reports_list(CommandContext& ctx, const std::vector<std::string>& argv) {
+  Args a = parse_args(argv, {"--limit"}, {});
+  if (!a.error.empty()) return fail(kExitUsage, a.error);
+  if (a.positional.size() > 1) return fail(kExitUsage, "expected at most one domain");
+  size_t limit = 100;
+  if (const std::string* l = a.value("--limit")) {
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc() || end != l->data() + l->size())
+      return fail(kExitUsage, "--limit needs a number (0 = all)");
+    limit = n;
+  }
+  std::string domain;
+  if (!a.positional.empty()) {
+    auto d = Jid::prep_domain(a.positional[0]);
+    if (!d) return fail(kExitError, "invalid domain '" + a.positional[0] + "'");
+    domain = *d;
+  }
+  json::array list;
+  std::string text;
+  for (const auto& r : ctx.storage.blocklist().reports(domain, limit)) {
+    const std::string reporter = r.reporter.user + "@" + r.reporter.domain;
+    const std::string when = xep0082_format(r.created);
+    json::object o;
+    o["id"] = r.id;
+    o["time"] = when;
+    o["reporter"] = reporter;
+    o["reported"] = r.reported;
+    o["reason"] = r.reason;
+    o["text"] = r.text;
+    list.push_back(std::move(o));
+    text += (text.empty() ? "" : "\n") +
+            fmt::format("#{} {} {} reported {} ({})", r.id, when, reporter, r.reported, r.reason);
+    if (!r.text.empty()) text += "\n    " + r.text;
+  }
+  json::object o;
+  const bool none = list.empty();
+  o["reports"] = std::move(list);
+  return ok(none ? "no reports" : text, std::move(o));
+}
+
+// ---------------------------------------------------------------------------
 // Information
 
 CommandResult cmd_check_config(CommandContext& ctx, const std::vector<std::string>& argv) {
@@ -593,11 +639,14 @@ const std::map<std::string, std::string>& details() {
       {"status", "Shows whether parleyd answers on the admin socket, its pid, version and uptime."},
       {"ping", "Answers 'pong' when parleyd is running and its admin socket responds."},
       {"reload", "Reloads the TLS certificates, as SIGHUP does."},
-      {"stop", "Shuts parleyd down gracefully: clients get <system-shutdown/>, storage is flushed."},
-      {"stats", "Counters since start: sessions, uptime, stanzas in/out, authentication results, "
-                "accepted connections."},
-      {"session list", "Every bound client session: full JID, remote address, TLS, presence "
-                       "priority and availability."},
+      {"stop",
+       "Shuts parleyd down gracefully: clients get <system-shutdown/>, storage is flushed."},
+      {"stats",
+       "Counters since start: sessions, uptime, stanzas in/out, authentication results, "
+       "accepted connections."},
+      {"session list",
+       "Every bound client session: full JID, remote address, TLS, presence "
+       "priority and availability."},
       {"user add",
        "Creates an account with SCRAM-SHA-1 and SCRAM-SHA-256 credentials (the password itself is "
        "never stored). --admin marks the account as an administrator. --password-stdin reads the "
@@ -611,6 +660,10 @@ const std::map<std::string, std::string>& details() {
       {"user kick",
        "Closes the sessions of an account (bare JID) or one session (full JID) with "
        "<policy-violation/>. The account can log in again."},
+      {"reports list",
+       "Abuse reports users filed when blocking a JID (XEP-0377), newest first: time, reporter, "
+       "reported JID, reason and the user's text. --limit N shows at most N (default 100, 0 = "
+       "all); a DOMAIN shows only reports by its users."},
       {"check config",
        "Validates a configuration file (default: the one parleyctl was given) and prints every "
        "problem with its line."},
@@ -711,6 +764,8 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   r.add({"user list", "list the accounts", "user list [DOMAIN]", false, cmd_user_list});
   r.add({"user kick", "disconnect an account's sessions (bare JID) or one session (full JID)",
          "user kick JID", true, cmd_user_kick});
+  r.add({"reports list", "list the abuse reports filed with blocks",
+         "reports list [DOMAIN] [--limit N]", false, cmd_reports_list});
   r.add({"check config", "validate a configuration file", "check config [FILE]", false,
          cmd_check_config});
   r.add({"about", "versions, paths and modules, for bug reports", "about", false, cmd_about});

@@ -48,7 +48,8 @@ class AccountStore {
                                const std::vector<sasl::ScramCredential>& credentials) = 0;
   virtual bool set_admin(const AccountKey& key, bool admin) = 0;
   // Deletes the account and everything stored for it (roster, offline, keyval,
-  // message archive and archive preferences).
+  // message archive and archive preferences, block list); abuse reports it
+  // filed stay.
   virtual bool remove(const AccountKey& key) = 0;
   virtual std::vector<std::string> list(const std::string& domain) = 0;
 };
@@ -189,6 +190,36 @@ class ArchiveStore {
   virtual size_t expire(Timestamp cutoff) = 0;
   virtual std::optional<ArchivePrefs> prefs(const AccountKey& owner) = 0;
   virtual void set_prefs(const AccountKey& owner, const ArchivePrefs& prefs) = 0;
+// A user's block list (XEP-0191): JIDs as prepared strings (bare, full,
+// domain or domain/resource), and the abuse reports (XEP-0377) filed with
+// blocks. Reports outlive the reporter's account; block lists do not.
+struct AbuseReport {
+  int64_t id = 0;
+  AccountKey reporter;
+  std::string reported;  // the blocked JID
+  std::string reason;    // e.g. urn:xmpp:reporting:spam
+  std::string text;      // the user's explanation, possibly empty
+  Timestamp created{};
+};
+
+class BlockListStore {
+ public:
+  virtual ~BlockListStore() = default;
+  // The owner's blocked JIDs, sorted.
+  virtual std::vector<std::string> get(const AccountKey& owner) = 0;
+  // Every (user, blocked JID) pair of a domain, for the in-memory index.
+  virtual std::vector<std::pair<std::string, std::string>> all(const std::string& domain) = 0;
+  // Adds the JIDs (already blocked ones are kept) and records the reports,
+  // in one transaction; returns the JIDs that were not blocked before.
+  virtual std::vector<std::string> block(const AccountKey& owner,
+                                         const std::vector<std::string>& jids,
+                                         const std::vector<AbuseReport>& reports) = 0;
+  // Removes the JIDs (all of them when `jids` is empty); returns those that
+  // were blocked.
+  virtual std::vector<std::string> unblock(const AccountKey& owner,
+                                           const std::vector<std::string>& jids) = 0;
+  // Newest first; `domain` empty = every domain; at most `limit` (0 = all).
+  virtual std::vector<AbuseReport> reports(const std::string& domain, size_t limit) = 0;
 };
 
 class Storage {
@@ -199,6 +230,7 @@ class Storage {
   virtual OfflineStore& offline() = 0;
   virtual KeyValueStore& keyval() = 0;
   virtual ArchiveStore& archive() = 0;
+  virtual BlockListStore& blocklist() = 0;
   virtual std::string backend_name() const = 0;  // "sqlite" / "postgresql"
   virtual int schema_version() = 0;
   // Flushes and checkpoints (SQLite WAL checkpoint); called on shutdown.

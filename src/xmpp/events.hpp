@@ -34,6 +34,26 @@ struct OutboundPresence {
   const Jid& to;
 };
 
+// Every stanza the router routes from a local account (`from` is a JID of an
+// account of `host`), before anything else, on the sender's host. Stop =
+// consumed (blocking drops stanzas to JIDs the sender blocked).
+struct StanzaFromAccount {
+  Host& host;
+  const Jid& from;
+  const Jid& to;
+  xml::Element& stanza;
+};
+
+// Every stanza the router routes to a local account (bare or full JID), after
+// StanzaFromAccount and before the per-kind events below, on the recipient's
+// host. Stop = consumed (the handler answered or dropped it).
+struct StanzaToAccount {
+  Host& host;
+  const Jid& to;
+  xml::Element& stanza;
+  Session* origin = nullptr;
+};
+
 // Inbound stanzas to a local account. Stop = handled; otherwise the core's
 // default delivery (RFC 6121 §8.5) runs. `origin` is the local session that
 // sent the message (null for server-generated or remote stanzas); a handler
@@ -71,10 +91,13 @@ struct MessageUndeliverable {
   DeliveryHold hold{};
 };
 
-// A message about to be written to a session (carbons, filters).
+// A stanza about to be written to a session (filters, client state
+// indication). `hold` covers the stanza's way to the socket: a handler that
+// keeps the stanza back (Stop) takes the hold with it and sends both later.
 struct StanzaToClient {
   Session& session;
   xml::Element& stanza;
+  DeliveryHold& hold;
 };
 
 // Resource bound / session gone (after an unavailable presence was handled).

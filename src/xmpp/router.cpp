@@ -162,6 +162,14 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
     bounce(stanza, StanzaError::jid_malformed());
     return;
   }
+  // Account-level filters (blocking, forged carbons) see every stanza from or
+  // to a local account, whatever its kind and whoever routes it.
+  if (std::optional<Jid> from = attr_jid(stanza, "from"); from && !from->local().empty())
+    if (Host* from_host = core_.host(from->domain());
+        from_host && from_host->hooks().has_handlers<StanzaFromAccount>()) {
+      StanzaFromAccount event{*from_host, *from, *to, stanza};
+      if (from_host->hooks().run(event) == Flow::Stop) return;
+    }
   Host* host = core_.host(to->domain());
   if (!host) {
     if (remote_)
@@ -169,6 +177,10 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
     else
       bounce(stanza, StanzaError::remote_server_not_found());
     return;
+  }
+  if (!to->local().empty()) {
+    StanzaToAccount event{*host, *to, stanza, origin.get()};
+    if (host->hooks().run(event) == Flow::Stop) return;
   }
   switch (stanza_kind(stanza)) {
     case StanzaKind::Message:

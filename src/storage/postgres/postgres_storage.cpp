@@ -133,6 +133,26 @@ const std::vector<sql::Migration>& migrations() {
            " never_jids TEXT NOT NULL,"
            " PRIMARY KEY (domain, username))",
        }},
+      // Migration 3: block lists (XEP-0191) and the abuse reports filed with
+      // blocks (XEP-0377). Reports are kept when the reporter's account goes.
+      {3,
+       {
+           "CREATE TABLE blocklist ("
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " jid TEXT NOT NULL,"
+           " PRIMARY KEY (domain, username, jid))",
+
+           "CREATE TABLE abuse_reports ("
+           " id BIGSERIAL PRIMARY KEY,"
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " reported TEXT NOT NULL,"
+           " reason TEXT NOT NULL,"
+           " text TEXT NOT NULL,"
+           " created BIGINT NOT NULL)",
+           "CREATE INDEX abuse_reports_domain ON abuse_reports (domain, id)",
+       }},
   };
   return list;
 }

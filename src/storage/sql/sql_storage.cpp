@@ -216,6 +216,7 @@ class SqlAccountStore final : public AccountStore {
           "DELETE FROM keyval WHERE domain = $1 AND username = $2",
           "DELETE FROM archive WHERE domain = $1 AND username = $2",
           "DELETE FROM archive_prefs WHERE domain = $1 AND username = $2",
+          "DELETE FROM blocklist WHERE domain = $1 AND username = $2",
       };
       for (const char* sql : kTables) t.exec(sql, {key.domain, key.user});
       return t.exec("DELETE FROM accounts WHERE domain = $1 AND username = $2",
@@ -694,6 +695,102 @@ class SqlArchiveStore final : public ArchiveStore {
           "default_mode = excluded.default_mode, always_jids = excluded.always_jids, "
           "never_jids = excluded.never_jids",
           {owner.domain, owner.user, prefs.default_mode, always, never});
+class SqlBlockListStore final : public BlockListStore {
+ public:
+  explicit SqlBlockListStore(Database& db) : db_(db) {}
+
+  std::vector<std::string> get(const AccountKey& owner) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      std::vector<std::string> out;
+      auto r = t.exec("SELECT jid FROM blocklist WHERE domain = $1 AND username = $2 ORDER BY jid",
+                      {owner.domain, owner.user});
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows) out.push_back(row.text(0));
+      return out;
+    });
+  }
+
+  std::vector<std::pair<std::string, std::string>> all(const std::string& domain) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      std::vector<std::pair<std::string, std::string>> out;
+      auto r = t.exec(
+          "SELECT username, jid FROM blocklist WHERE domain = $1 ORDER BY username, jid", {domain});
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows) out.emplace_back(row.text(0), row.text(1));
+      return out;
+    });
+  }
+
+  std::vector<std::string> block(const AccountKey& owner, const std::vector<std::string>& jids,
+                                 const std::vector<AbuseReport>& reports) override {
+    return in_tx(db_, Mode::Write, [&](Transaction& t) {
+      std::vector<std::string> added;
+      for (const auto& jid : jids) {
+        auto r = t.exec(
+            "INSERT INTO blocklist (domain, username, jid) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            {owner.domain, owner.user, jid});
+        if (r.affected > 0) added.push_back(jid);
+      }
+      for (const auto& report : reports) {
+        t.exec(
+            "INSERT INTO abuse_reports (domain, username, reported, reason, text, created) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            {owner.domain, owner.user, report.reported, report.reason, report.text,
+             to_micros(report.created)});
+      }
+      return added;
+    });
+  }
+
+  std::vector<std::string> unblock(const AccountKey& owner,
+                                   const std::vector<std::string>& jids) override {
+    return in_tx(db_, Mode::Write, [&](Transaction& t) {
+      std::vector<std::string> removed;
+      if (jids.empty()) {
+        auto r =
+            t.exec("SELECT jid FROM blocklist WHERE domain = $1 AND username = $2 ORDER BY jid",
+                   {owner.domain, owner.user});
+        for (const auto& row : r.rows) removed.push_back(row.text(0));
+        t.exec("DELETE FROM blocklist WHERE domain = $1 AND username = $2",
+               {owner.domain, owner.user});
+        return removed;
+      }
+      for (const auto& jid : jids) {
+        auto r = t.exec("DELETE FROM blocklist WHERE domain = $1 AND username = $2 AND jid = $3",
+                        {owner.domain, owner.user, jid});
+        if (r.affected > 0) removed.push_back(jid);
+      }
+      return removed;
+    });
+  }
+
+  std::vector<AbuseReport> reports(const std::string& domain, size_t limit) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      // LIMIT -1 is not portable; a huge limit stands for "all".
+      const int64_t n = limit ? static_cast<int64_t>(limit) : int64_t{1} << 62;
+      auto r = domain.empty()
+                   ? t.exec(
+                         "SELECT id, domain, username, reported, reason, text, created "
+                         "FROM abuse_reports ORDER BY id DESC LIMIT $1",
+                         {n})
+                   : t.exec(
+                         "SELECT id, domain, username, reported, reason, text, created "
+                         "FROM abuse_reports WHERE domain = $1 ORDER BY id DESC LIMIT $2",
+                         {domain, n});
+      std::vector<AbuseReport> out;
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows) {
+        AbuseReport a;
+        a.id = row.integer(0);
+        a.reporter = {row.text(1), row.text(2)};
+        a.reported = row.text(3);
+        a.reason = row.text(4);
+        a.text = row.text(5);
+        a.created = from_micros(row.integer(6));
+        out.push_back(std::move(a));
+      }
+      return out;
     });
   }
 
@@ -710,12 +807,14 @@ class SqlStorage final : public Storage {
         offline_(*db_),
         keyval_(*db_),
         archive_(*db_) {}
+        blocklist_(*db_) {}
 
   AccountStore& accounts() override { return accounts_; }
   RosterStore& roster() override { return roster_; }
   OfflineStore& offline() override { return offline_; }
   KeyValueStore& keyval() override { return keyval_; }
   ArchiveStore& archive() override { return archive_; }
+  BlockListStore& blocklist() override { return blocklist_; }
   std::string backend_name() const override { return db_->backend_name(); }
 
   int schema_version() override {
@@ -765,6 +864,7 @@ class SqlStorage final : public Storage {
   SqlOfflineStore offline_;
   SqlKeyValueStore keyval_;
   SqlArchiveStore archive_;
+  SqlBlockListStore blocklist_;
 };
 
 }  // namespace

@@ -701,7 +701,7 @@ void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
     return;
   }
   if (bound_ && host_) {
-    StanzaToClient event{*this, stanza};
+    StanzaToClient event{*this, stanza, hold};
     if (host_->hooks().run(event) == Flow::Stop) return;
   }
   core_.counters().stanzas_out++;

@@ -95,6 +95,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   RosterStore& roster() { return storage_->roster(); }
   OfflineStore& offline() { return storage_->offline(); }
   KeyValueStore& keyval() { return storage_->keyval(); }
+  BlockListStore& blocklist() { return storage_->blocklist(); }
 
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<Storage> storage_;
@@ -106,8 +107,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreTest, BackendNameAndSchemaVersion) {
   EXPECT_EQ(storage_->backend_name(), GetParam());
-  EXPECT_EQ(storage_->schema_version(), 2);
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 2);
+  EXPECT_EQ(storage_->schema_version(), 3);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 3);
   storage_->flush();
 }
 
@@ -122,8 +123,8 @@ TEST_P(StoreTest, ReopenKeepsDataAndDoesNotRerunMigrations) {
   reopen();
   reopen();
 
-  EXPECT_EQ(storage_->schema_version(), 2);
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 2);
+  EXPECT_EQ(storage_->schema_version(), 3);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 3);
   EXPECT_EQ(db_->query_int("SELECT applied FROM schema_version WHERE version = 1"), applied);
   EXPECT_TRUE(accounts().exists(alice_));
   auto r = roster().get(alice_);
@@ -167,7 +168,7 @@ TEST_P(StoreTest, ConcurrentOpensApplyMigrationsOnce) {
   for (size_t i = 0; i < opened.size(); ++i) {
     EXPECT_TRUE(opened[i]) << errors[i];
   }
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 2);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 3);
   ASSERT_TRUE(opened[0]);
   EXPECT_TRUE(opened[0]->accounts().create(account("example.org", "alice")));
   ASSERT_TRUE(opened[1]);
@@ -283,6 +284,7 @@ TEST_P(StoreTest, RemoveCascadesToEverythingOfThatAccountOnly) {
     roster().put_pending_in(*k, "y@example.com", "<presence type='subscribe'/>");
     ASSERT_TRUE(offline().push(*k, "<message/>", now_us(), 0));
     keyval().put(*k, "vcard", "", "<vCard/>");
+    blocklist().block(*k, {"spam@example.com"}, {});
   }
   const AccountKey other_domain{"example.net", "alice"};
   ASSERT_TRUE(accounts().create(account(other_domain.domain, other_domain.user)));
@@ -298,8 +300,9 @@ TEST_P(StoreTest, RemoveCascadesToEverythingOfThatAccountOnly) {
   EXPECT_TRUE(roster().pending_in(alice_).empty());
   EXPECT_EQ(offline().count(alice_), 0u);
   EXPECT_FALSE(keyval().get(alice_, "vcard", ""));
-  for (const char* table : {"accounts", "credentials", "roster_items", "roster_groups",
-                            "roster_versions", "roster_pending_in", "offline", "keyval"}) {
+  for (const char* table :
+       {"accounts", "credentials", "roster_items", "roster_groups", "roster_versions",
+        "roster_pending_in", "offline", "keyval", "blocklist"}) {
     EXPECT_EQ(rows_for(table, alice_), 0) << table;
   }
 
@@ -313,6 +316,7 @@ TEST_P(StoreTest, RemoveCascadesToEverythingOfThatAccountOnly) {
   EXPECT_EQ(roster().pending_in(bob_).size(), 1u);
   EXPECT_EQ(offline().count(bob_), 1u);
   EXPECT_EQ(keyval().get(bob_, "vcard", ""), "<vCard/>");
+  EXPECT_EQ(blocklist().get(bob_), std::vector<std::string>{"spam@example.com"});
   EXPECT_TRUE(accounts().exists(other_domain));
   EXPECT_EQ(keyval().get(other_domain, "vcard", ""), "<vCard/>");
 
@@ -634,6 +638,61 @@ TEST_P(StoreTest, KeyValuePutGetOverwriteRemove) {
   EXPECT_EQ(keyval().get(alice_, "vcard", ""), big);
 }
 
+// --- block lists and abuse reports ----------------------------------------------
+
+TEST_P(StoreTest, BlockListAddRemoveAndUnblockAll) {
+  EXPECT_TRUE(blocklist().get(alice_).empty());
+  EXPECT_EQ(blocklist().block(alice_, {"b@x.org", "x.org", "c@y.org/phone"}, {}),
+            (std::vector<std::string>{"b@x.org", "x.org", "c@y.org/phone"}));
+  // Blocking again adds only what is new.
+  EXPECT_EQ(blocklist().block(alice_, {"x.org", "d@z.org"}, {}),
+            std::vector<std::string>{"d@z.org"});
+  blocklist().block(bob_, {"b@x.org"}, {});
+  EXPECT_EQ(blocklist().get(alice_),
+            (std::vector<std::string>{"b@x.org", "c@y.org/phone", "d@z.org", "x.org"}));
+  EXPECT_EQ(blocklist().all("example.org").size(), 5u);
+  EXPECT_TRUE(blocklist().all("example.net").empty());
+
+  EXPECT_EQ(blocklist().unblock(alice_, {"x.org", "never@blocked.org"}),
+            std::vector<std::string>{"x.org"});
+  EXPECT_EQ(blocklist().unblock(alice_, {}),
+            (std::vector<std::string>{"b@x.org", "c@y.org/phone", "d@z.org"}));
+  EXPECT_TRUE(blocklist().get(alice_).empty());
+  EXPECT_EQ(blocklist().get(bob_), std::vector<std::string>{"b@x.org"});
+}
+
+TEST_P(StoreTest, AbuseReportsRecordedWithBlocksAndKeptAfterAccountRemoval) {
+  ASSERT_TRUE(accounts().create(account("example.org", "alice")));
+  AbuseReport r;
+  r.reporter = alice_;
+  r.reported = "spammer@evil.example";
+  r.reason = "urn:xmpp:reporting:spam";
+  r.text = "Buy ✓ now & <cheap>";
+  r.created = now_us();
+  blocklist().block(alice_, {"spammer@evil.example"}, {r});
+  AbuseReport r2 = r;
+  r2.reporter = {"example.net", "carol"};
+  r2.reason = "urn:xmpp:reporting:abuse";
+  r2.text = "";
+  blocklist().block(r2.reporter, {"spammer@evil.example"}, {r2});
+
+  auto all = blocklist().reports("", 0);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].reporter, r2.reporter);  // newest first
+  EXPECT_EQ(all[1].reporter, alice_);
+  EXPECT_EQ(all[1].reported, "spammer@evil.example");
+  EXPECT_EQ(all[1].reason, "urn:xmpp:reporting:spam");
+  EXPECT_EQ(all[1].text, "Buy ✓ now & <cheap>");
+  EXPECT_EQ(all[1].created, r.created);
+  EXPECT_GT(all[0].id, all[1].id);
+  EXPECT_EQ(blocklist().reports("example.org", 0).size(), 1u);
+  EXPECT_EQ(blocklist().reports("", 1).size(), 1u);
+
+  ASSERT_TRUE(accounts().remove(alice_));
+  EXPECT_TRUE(blocklist().get(alice_).empty());
+  EXPECT_EQ(blocklist().reports("example.org", 0).size(), 1u);
+}
+
 // --- concurrency and failures ---------------------------------------------------
 
 TEST_P(StoreTest, ConcurrentRosterWritesGetDistinctVersions) {
@@ -802,7 +861,7 @@ TEST(OpenStorage, SqliteInMemoryWorks) {
   c.backend = "sqlite";
   c.sqlite_path = ":memory:";
   auto s = open_storage(c);
-  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_EQ(s->schema_version(), 3);
   Account a;
   a.key = {"example.org", "alice"};
   EXPECT_TRUE(s->accounts().create(a));

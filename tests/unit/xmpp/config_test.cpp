@@ -24,8 +24,10 @@ std::map<std::string, OptionSchema> schemas() {
   m["mam"]
       .add_string("default_mode", "always", "Archiving default.", {"always", "roster", "never"})
       .add_int("retention_days", 365, 0, 36500, "Days a message is kept; 0 = forever.");
-  for (const char* name :
-       {"roster", "presence", "disco", "ping", "version", "time", "vcard", "private", "last"})
+  m["blocking"].add_int("max_items", 1000, 1, 100000, "JIDs one account may block.");
+  m["csi"].add_int("queue_size", 256, 1, 100000, "Stanzas held per inactive session.");
+  for (const char* name : {"roster", "presence", "disco", "ping", "version", "time", "vcard",
+                           "private", "last", "carbons"})
     m[name];
   m["demo"]
       .add_bool("flag", false, "A flag.")
@@ -679,7 +681,10 @@ TEST(ConfigModules, UnknownModule) {
   EXPECT_EQ(error_of("[modules]\npingg = {}\n"),
             "t.toml:2: module 'pingg' is unknown (did you mean 'ping'?)");
   std::string e = error_of("[modules.websocket]\n");
-  EXPECT_EQ(e.rfind("t.toml:1: module 'websocket' is unknown (known modules: demo, disco, ", 0), 0u)
+  EXPECT_EQ(e.rfind("t.toml:1: module 'websocket' is unknown (known modules: blocking, carbons, "
+                    "csi, demo, ",
+                    0),
+            0u)
       << e;
 }
 
@@ -846,6 +851,11 @@ TEST(ConfigShipped, DefaultConfigLoadsWithoutErrors) {
   EXPECT_EQ(c.modules.at("register").options.get_list("allow_from"),
             (std::vector<std::string>{"127.0.0.1", "::1"}));
   EXPECT_TRUE(c.modules.at("offline").enabled);
+  EXPECT_TRUE(c.modules.at("carbons").enabled);
+  EXPECT_TRUE(c.modules.at("blocking").enabled);
+  EXPECT_EQ(c.modules.at("blocking").options.get_int("max_items"), 1000);
+  EXPECT_TRUE(c.modules.at("csi").enabled);
+  EXPECT_EQ(c.modules.at("csi").options.get_int("queue_size"), 256);
   EXPECT_EQ(c.modules.at("offline").options.get_int("quota"), 1000);
   EXPECT_EQ(c.modules.at("offline").options.get_int("retention_days"), 30);
   EXPECT_TRUE(c.modules.at("mam").enabled);
