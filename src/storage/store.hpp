@@ -190,6 +190,8 @@ class ArchiveStore {
   virtual size_t expire(Timestamp cutoff) = 0;
   virtual std::optional<ArchivePrefs> prefs(const AccountKey& owner) = 0;
   virtual void set_prefs(const AccountKey& owner, const ArchivePrefs& prefs) = 0;
+};
+
 // A user's block list (XEP-0191): JIDs as prepared strings (bare, full,
 // domain or domain/resource), and the abuse reports (XEP-0377) filed with
 // blocks. Reports outlive the reporter's account; block lists do not.

@@ -695,6 +695,14 @@ class SqlArchiveStore final : public ArchiveStore {
           "default_mode = excluded.default_mode, always_jids = excluded.always_jids, "
           "never_jids = excluded.never_jids",
           {owner.domain, owner.user, prefs.default_mode, always, never});
+    });
+  }
+
+ private:
+  Database& db_;
+};
+
+// Block lists and abuse reports (XEP-0191, XEP-0377).
 class SqlBlockListStore final : public BlockListStore {
  public:
   explicit SqlBlockListStore(Database& db) : db_(db) {}
@@ -806,7 +814,7 @@ class SqlStorage final : public Storage {
         roster_(*db_),
         offline_(*db_),
         keyval_(*db_),
-        archive_(*db_) {}
+        archive_(*db_),
         blocklist_(*db_) {}
 
   AccountStore& accounts() override { return accounts_; }
