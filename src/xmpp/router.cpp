@@ -52,53 +52,42 @@ void Router::unbind(const Session& session) {
   if (it->second.empty()) shard.by_bare.erase(it);
 }
 
-void Router::update_presence(const Session& session, std::shared_ptr<const xml::Element> presence) {
+template <class Update>
+bool Router::update_entry(const Session& session, Update&& update) {
   const std::string bare = session.jid().bare_str();
-  Shard& shard = shard_for(bare);
-  std::lock_guard lock(shard.mutex);
-  auto it = shard.by_bare.find(bare);
-  if (it == shard.by_bare.end()) return;
-  for (auto& e : it->second)
-    if (e.session.get() == &session) {
-      e.available = session.available();
-      e.priority = session.priority();
-      e.presence = std::move(presence);
-    }
-}
-
-void Router::set_interested(const Session& session, bool interested) {
-  const std::string bare = session.jid().bare_str();
-  Shard& shard = shard_for(bare);
-  std::lock_guard lock(shard.mutex);
-  auto it = shard.by_bare.find(bare);
-  if (it == shard.by_bare.end()) return;
-  for (auto& e : it->second)
-    if (e.session.get() == &session) e.interested = interested;
-}
-
-void Router::set_hibernated(const Session& session, bool hibernated) {
-  const std::string bare = session.jid().bare_str();
-  Shard& shard = shard_for(bare);
-  std::lock_guard lock(shard.mutex);
-  auto it = shard.by_bare.find(bare);
-  if (it == shard.by_bare.end()) return;
-  for (auto& e : it->second)
-    if (e.session.get() == &session) e.hibernated = hibernated;
-}
-
-bool Router::replace(const Session& old, const SessionPtr& successor) {
-  const std::string bare = old.jid().bare_str();
   Shard& shard = shard_for(bare);
   std::lock_guard lock(shard.mutex);
   auto it = shard.by_bare.find(bare);
   if (it == shard.by_bare.end()) return false;
   for (auto& e : it->second)
-    if (e.session.get() == &old) {
-      e.session = successor;
-      e.hibernated = false;
+    if (e.session.get() == &session) {
+      update(e);
       return true;
     }
   return false;
+}
+
+void Router::update_presence(const Session& session, std::shared_ptr<const xml::Element> presence) {
+  update_entry(session, [&](RouteEntry& e) {
+    e.available = session.available();
+    e.priority = session.priority();
+    e.presence = std::move(presence);
+  });
+}
+
+void Router::set_interested(const Session& session, bool interested) {
+  update_entry(session, [&](RouteEntry& e) { e.interested = interested; });
+}
+
+void Router::set_hibernated(const Session& session, bool hibernated) {
+  update_entry(session, [&](RouteEntry& e) { e.hibernated = hibernated; });
+}
+
+bool Router::replace(const Session& old, const SessionPtr& successor) {
+  return update_entry(old, [&](RouteEntry& e) {
+    e.session = successor;
+    e.hibernated = false;
+  });
 }
 
 SessionPtr Router::find_awake(const Jid& full) const {

@@ -74,6 +74,10 @@ class Router {
     std::unordered_map<std::string, std::vector<RouteEntry>> by_bare;
   };
   Shard& shard_for(const std::string& bare) const;
+  // Runs `update` on the session's entry under its shard's lock; false if the
+  // session is not in the table. Defined (and only used) in router.cpp.
+  template <class Update>
+  bool update_entry(const Session& session, Update&& update);
 
   void route_message(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
   void route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);

@@ -134,16 +134,7 @@ bool XmppClient::reconnect(std::chrono::milliseconds timeout) {
   connected_ = false;
   finished_ = false;
   error_.clear();
-  uint16_t port = options_.direct_tls ? server_.direct_tls_port() : server_.c2s_port();
-  if (xmpp_connect_client(conn_, "127.0.0.1", port, &XmppClient::on_conn, this) != XMPP_EOK) {
-    error_ = "connect-failed";
-    return false;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!connected_ && !finished_ && std::chrono::steady_clock::now() < deadline)
-    xmpp_run_once(ctx_, 20);
-  if (!connected_ && error_.empty()) error_ = finished_ ? "disconnected" : "timeout";
-  return connected_;
+  return start_and_wait(timeout);
 }
 
 XmppClient::~XmppClient() {
@@ -192,9 +183,7 @@ int XmppClient::on_stanza(xmpp_conn_t*, xmpp_stanza_t* stanza, void* userdata) {
   return 1;  // keep the handler
 }
 
-bool XmppClient::connect(std::chrono::milliseconds timeout) {
-  xmpp_handler_add(conn_, &XmppClient::on_stanza, nullptr, nullptr, nullptr, this);
-  xmpp_conn_set_sockopt_callback(conn_, &remember_socket);
+bool XmppClient::start_and_wait(std::chrono::milliseconds timeout) {
   uint16_t port = options_.direct_tls ? server_.direct_tls_port() : server_.c2s_port();
   if (xmpp_connect_client(conn_, "127.0.0.1", port, &XmppClient::on_conn, this) != XMPP_EOK) {
     error_ = "connect-failed";
@@ -205,6 +194,12 @@ bool XmppClient::connect(std::chrono::milliseconds timeout) {
     xmpp_run_once(ctx_, 20);
   if (!connected_ && error_.empty()) error_ = finished_ ? "disconnected" : "timeout";
   return connected_;
+}
+
+bool XmppClient::connect(std::chrono::milliseconds timeout) {
+  xmpp_handler_add(conn_, &XmppClient::on_stanza, nullptr, nullptr, nullptr, this);
+  xmpp_conn_set_sockopt_callback(conn_, &remember_socket);
+  return start_and_wait(timeout);
 }
 
 void XmppClient::disconnect(std::chrono::milliseconds timeout) {

@@ -75,6 +75,8 @@ class XmppClient {
   std::string next_id();
 
  private:
+  // Opens the connection and runs the event loop until it is up or failed.
+  bool start_and_wait(std::chrono::milliseconds timeout);
   static int on_stanza(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* self);
   void pump(std::chrono::milliseconds budget);
 
