@@ -145,6 +145,33 @@ void Router::bounce(const xml::Element& stanza, const StanzaError& error) {
   route(error_reply(stanza, error));
 }
 
+namespace {
+// Set only for the duration of route(stanza, hold), which runs synchronously
+// up to the point where each delivery or store takes its own copy.
+thread_local const DeliveryHold* carried_hold = nullptr;
+
+class CarryHold {
+ public:
+  explicit CarryHold(const DeliveryHold& hold) : outer_(carried_hold) { carried_hold = &hold; }
+  ~CarryHold() { carried_hold = outer_; }
+  CarryHold(const CarryHold&) = delete;
+  CarryHold& operator=(const CarryHold&) = delete;
+
+ private:
+  const DeliveryHold* outer_;
+};
+}  // namespace
+
+DeliveryHold Router::hold_for(Session* origin) {
+  if (origin) return origin->hold_delivery();
+  return carried_hold ? *carried_hold : DeliveryHold{};
+}
+
+void Router::route(xml::Element stanza, DeliveryHold hold) {
+  CarryHold carry(hold);
+  route(std::move(stanza), SessionPtr{});
+}
+
 void Router::route(xml::Element stanza, SessionPtr origin) {
   std::optional<Jid> to = attr_jid(stanza, "to");
   if (!to) {
@@ -193,7 +220,7 @@ void Router::route_message(Host& host, const Jid& to, xml::Element stanza, Sessi
     MessageToFull event{host, to, stanza, origin.get()};
     if (host.hooks().run(event) == Flow::Stop) return;
     if (SessionPtr target = find_awake(to)) {
-      target->send(std::move(stanza), origin ? origin->hold_delivery() : DeliveryHold{});
+      target->send(std::move(stanza), hold_for(origin.get()));
       return;
     }
     const std::string type = stanza.attr_or("type", "normal");
@@ -220,7 +247,8 @@ void Router::deliver_message_to_bare(Host& host, const Jid& bare, xml::Element s
   deliver_to_available(host, bare, std::move(stanza), std::move(origin));
 }
 
-void Router::redeliver(xml::Element message) {
+void Router::redeliver(xml::Element message, DeliveryHold hold) {
+  CarryHold carry(hold);
   std::optional<Jid> to = attr_jid(message, "to");
   if (!to || to->is_domain()) return;
   Host* host = core_.host(to->domain());
@@ -257,14 +285,14 @@ void Router::deliver_to_available(Host& host, const Jid& bare, xml::Element stan
     undeliverable(host, bare, std::move(stanza), std::move(origin));
     return;
   }
-  DeliveryHold hold = origin ? origin->hold_delivery() : DeliveryHold{};
+  DeliveryHold hold = hold_for(origin.get());
   for (size_t i = 0; i + 1 < entries.size(); ++i) entries[i].session->send(stanza, hold);
   entries.back().session->send(std::move(stanza), std::move(hold));
 }
 
 void Router::undeliverable(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin) {
   auto executor = origin ? origin->executor() : core_.service_executor();
-  DeliveryHold hold = origin ? origin->hold_delivery() : DeliveryHold{};
+  DeliveryHold hold = hold_for(origin.get());
   asio::co_spawn(executor, store_undeliverable(host, bare, std::move(stanza), std::move(hold)),
                  log_exceptions("router"));
 }

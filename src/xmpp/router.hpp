@@ -56,12 +56,20 @@ class Router {
   // Routes a stanza whose `from` is already stamped. `origin` is the local
   // session that sent it, if any. Callable from any thread.
   void route(xml::Element stanza, SessionPtr origin = nullptr);
+  // Routes a stanza a module took from its sender and routes again later (the
+  // archive): `hold` keeps the sender's ack back, and goes with every copy
+  // delivered or stored, as if the sending session were still routing it.
+  void route(xml::Element stanza, DeliveryHold hold);
+  // The hold for a delivery: the sending session's, else the one carried by
+  // route(stanza, hold) or redeliver() on this thread, else none.
+  static DeliveryHold hold_for(Session* origin);
   // A message a session took but its client never received (unacknowledged
   // under XEP-0198, or arriving as the session closed), after that session
   // left the table: to the account's other available resources, else to
   // offline storage; one sent to the bare JID only if no other resource got
-  // it. Hooks do not run again, so it is not archived twice.
-  void redeliver(xml::Element message);
+  // it. Hooks do not run again, so it is not archived twice. `hold` (the
+  // sender's, if it still waits) goes with the copy delivered or stored.
+  void redeliver(xml::Element message, DeliveryHold hold = {});
   // Sends an error reply for `stanza` unless it is itself an error.
   void bounce(const xml::Element& stanza, const StanzaError& error);
   // Delivery to non-local domains (s2s, cluster). Default: remote-server-not-found.
@@ -86,6 +94,7 @@ class Router {
   void deliver_to_available(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin);
   SessionPtr find_awake(const Jid& full) const;
   void undeliverable(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+
   boost::asio::awaitable<void> store_undeliverable(Host& host, Jid bare, xml::Element stanza,
                                                    DeliveryHold hold);
 

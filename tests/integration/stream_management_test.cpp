@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/store.hpp"
 #include "support/test_client.hpp"
 #include "support/test_server.hpp"
 
@@ -394,6 +395,23 @@ TEST_F(StreamManagement, LibstropheResumesAfterItsConnectionDrops) {
 
 // kill -9 in the middle of a burst: every message the server acknowledged
 // (XEP-0198 h) reaches its recipient after the restart.
+TEST_F(StreamManagement, AnAckedMessageToAnOfflineUserIsAlreadyInOfflineStorage) {
+  // Bob archives (the default), so his copy is archived first and routed to
+  // offline storage afterwards; alice's ack must wait for that second commit.
+  constexpr int kMessages = 60;
+  RawClient c(server_.c2s_port());
+  alice_enables(c);
+  c.clear();
+  auto store = server_.open_storage();
+  for (int i = 0; i < kMessages; ++i) {
+    c.send(chat_to("bob@localhost", "m" + std::to_string(i)) + "<r xmlns='urn:xmpp:sm:3'/>");
+    const std::string ack = "<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(i + 1) + "'/>";
+    ASSERT_TRUE(c.read_until(ack)) << c.received();
+    ASSERT_GE(store->offline().count({"localhost", "bob"}), static_cast<size_t>(i + 1))
+        << "message " << i << " acknowledged before it was stored";
+  }
+}
+
 TEST_F(StreamManagement, KillDuringABurstLosesNoAcknowledgedMessage) {
   constexpr int kMessages = 400;
   int64_t acked = -1;

@@ -120,10 +120,12 @@ class CsiModule final : public Module {
     state->queue.clear();
     if (messages.empty()) return;
     // Posted to this thread: it runs after the session has been unbound, so
-    // the router no longer picks the closing session.
+    // the router no longer picks the closing session. redeliver() runs no
+    // hooks: the messages were archived and copied when first routed.
     asio::post(session.executor(),
                [router = &ctx_->router(), messages = std::move(messages)]() mutable {
-                 for (auto& held : messages) router->route(std::move(held.stanza));
+                 for (auto& held : messages)
+                   router->redeliver(std::move(held.stanza), std::move(held.hold));
                });
   }
 

@@ -192,15 +192,14 @@ class MamModule final : public Module {
     auto from = attr_jid(stanza, "from");
     if (!from) return Flow::Continue;
     auto executor = origin ? origin->executor() : ctx_->executor();
-    asio::co_spawn(executor,
-                   archive_then_route(to.bare(), *from, std::move(stanza),
-                                      origin ? origin->hold_delivery() : DeliveryHold{}),
-                   log_exceptions("mam"));
+    asio::co_spawn(
+        executor, archive_then_route(to.bare(), *from, std::move(stanza), Router::hold_for(origin)),
+        log_exceptions("mam"));
     return Flow::Stop;
   }
 
   asio::awaitable<void> archive_then_route(Jid owner, Jid peer, xml::Element stanza,
-                                           [[maybe_unused]] DeliveryHold hold) {
+                                           DeliveryHold hold) {
     const std::string key = owner.bare_str();
     std::optional<std::string> id;
     try {
@@ -218,7 +217,7 @@ class MamModule final : public Module {
     const Rerouting outer = rerouting;
     rerouting = {&key, &message_id, id ? &*id : nullptr};
     try {
-      ctx_->router().route(std::move(stanza));
+      ctx_->router().route(std::move(stanza), std::move(hold));
     } catch (...) {
       rerouting = outer;
       throw;

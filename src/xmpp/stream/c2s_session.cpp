@@ -697,7 +697,8 @@ void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
   if (closing_) {
     // The session is going away: a message it can no longer take goes to the
     // account's other resources or offline storage rather than nowhere.
-    if (bound_ && stanza.name() == "message") core_.router().redeliver(std::move(stanza));
+    if (bound_ && stanza.name() == "message")
+      core_.router().redeliver(std::move(stanza), std::move(hold));
     return;
   }
   if (bound_ && host_) {

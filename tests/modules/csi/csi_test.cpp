@@ -5,6 +5,7 @@
 // classification is unit-tested in tests/unit/modules/csi.
 #include <gtest/gtest.h>
 
+#include "storage/store.hpp"
 #include "support/test_client.hpp"
 #include "support/test_server.hpp"
 
@@ -138,6 +139,25 @@ TEST_F(Csi, CloseWhileInactiveLosesNoMessage) {
   });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->attr_or("from"), "alice@localhost/a");
+}
+
+TEST_F(Csi, HeldArchivedMessageIsArchivedOnceWhenItsSessionCloses) {
+  // A chat state with a store hint: held by CSI, and archived (XEP-0334).
+  auto bob2 = login("bob", "builder", "b2");
+  inactive(*bob_);
+  alice_->send("<message to='bob@localhost/b' type='chat'><composing xmlns='" +
+               std::string(kChatStates) + "'/><store xmlns='urn:xmpp:hints'/></message>");
+  EXPECT_TRUE(bob_->nothing(from_alice(), 500ms));
+  bob2->drain(100ms);
+  bob_->disconnect();
+  ASSERT_TRUE(bob2->expect([](const xml::Element& el) {
+    return el.name() == "message" && el.child("composing", kChatStates);
+  }));
+  bob2->drain(300ms);
+  // Going back to the router on close must not run the archive hook again.
+  auto store = server_.open_storage();
+  EXPECT_EQ(store->archive().count({"localhost", "bob"}), 1u);
+  EXPECT_EQ(store->archive().count({"localhost", "alice"}), 1u);
 }
 
 TEST_F(Csi, ActiveWithoutInactiveAndUnknownCsiElements) {
