@@ -211,8 +211,8 @@ class MamModule final : public Module {
       ctx_->log().warn("archiving a message for {} failed: {}", key, e.what());
     }
     if (id) mam::add_stanza_id(stanza, *id, key);
-    // TODO(carbons): a carbon copy of this message must carry the same
-    // stanza-id; carbons run on the re-routed message (Process stage).
+    // Carbons run on the re-routed message (Process stage), so received
+    // carbons carry this same stanza-id.
     const std::string message_id = stanza.attr_or("id");
     const Rerouting outer = rerouting;
     rerouting = {&key, &message_id, id ? &*id : nullptr};

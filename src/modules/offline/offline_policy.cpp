@@ -11,8 +11,10 @@ Decision classify(const xml::Element& message) {
   if (type == "error" || type == "headline") return Decision::Drop;
   if (type == "groupchat") return Decision::Refuse;
   // Unknown types count as "normal" (RFC 6121 §5.2.2).
-  if (message.child("no-store", kHintsNs) || message.child("no-permanent-store", kHintsNs))
-    return Decision::Refuse;
+  // <no-permanent-store/> forbids archiving only: keeping a message until its
+  // recipient connects is temporary storage, which only <no-store/> forbids
+  // (XEP-0334 §4). Disappearing messages must still arrive.
+  if (message.child("no-store", kHintsNs)) return Decision::Refuse;
   if (message.child("store", kHintsNs) || message.child("body", ns::client)) return Decision::Store;
   for (const xml::Element* child : message.element_children()) {
     if (child->xmlns() == kChatStatesNs || child->xmlns() == kHintsNs) continue;

@@ -7,8 +7,9 @@
 
 namespace parley::offline {
 
-inline constexpr std::string_view kHintsNs = "urn:xmpp:hints";             // XEP-0334
-inline constexpr std::string_view kChatStatesNs = "http://jabber.org/protocol/chatstates";  // XEP-0085
+inline constexpr std::string_view kHintsNs = "urn:xmpp:hints";  // XEP-0334
+inline constexpr std::string_view kChatStatesNs =
+    "http://jabber.org/protocol/chatstates";  // XEP-0085
 
 enum class Decision {
   Store,   // keep it for the next session
@@ -19,7 +20,8 @@ enum class Decision {
 // RFC 6121 §8.5.2.2.1 with XEP-0160, XEP-0334 and XEP-0085:
 //  - error, groupchat and headline messages are never stored (error and
 //    headline are dropped, groupchat is refused); unknown types count as normal;
-//  - <no-store/> and <no-permanent-store/> hints refuse storage;
+//  - a <no-store/> hint refuses storage; <no-permanent-store/> does not (it
+//    forbids archiving, and offline storage is temporary);
 //  - a <store/> hint, a <body/>, or any payload other than chat states and
 //    hints (receipts, markers, encrypted payloads, ...) is stored;
 //  - a message carrying only chat states (or nothing) is dropped silently.
