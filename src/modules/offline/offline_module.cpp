@@ -3,6 +3,10 @@
 // (XEP-0203) and appended to the account's offline store, in arrival order;
 // the first session that sends initial presence with a non-negative priority
 // gets them all, in order, and only then are they removed from the store.
+// A client that read its archive (XEP-0313) before sending initial presence
+// is not sent again what it already got there: each offline message carries
+// the archive's stanza-id, and the session remembers the ids of the archive
+// results written to it until then (docs/delivery.md).
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "modules/offline/offline_policy.hpp"
 #include "storage/store.hpp"
@@ -45,6 +50,36 @@ struct Expiry {
 };
 
 constexpr std::chrono::hours kExpiryInterval{1};
+
+constexpr std::string_view kMamNs = "urn:xmpp:mam:2";
+constexpr std::string_view kStanzaIdNs = "urn:xmpp:sid:0";
+// Beyond this many archive results before initial presence, further ones are
+// not remembered: the client may then get a message twice, never zero times.
+constexpr size_t kMaxRememberedArchiveIds = 50000;
+
+// Per session, on its thread: archive ids of the account's own archive
+// results the client received before its offline messages were delivered.
+struct ArchiveResultsSeen {
+  std::unordered_set<std::string> ids;
+  bool flushed = false;  // offline delivery ran: nothing more to remember
+};
+
+// The archive id of a result from the session's own archive, else "".
+std::string own_archive_result_id(const xml::Element& stanza, const std::string& bare) {
+  if (stanza.name() != "message") return {};
+  const xml::Element* result = stanza.child("result", kMamNs);
+  if (!result) return {};
+  const std::string from = stanza.attr_or("from");
+  if (!from.empty() && from != bare) return {};  // a MUC or pubsub archive
+  return result->attr_or("id");
+}
+
+// The stanza-id the account's archive stamped on a stored message, else "".
+std::string own_stanza_id(const xml::Element& message, const std::string& bare) {
+  for (const xml::Element* sid : message.children("stanza-id", kStanzaIdNs))
+    if (sid->attr_or("by") == bare) return sid->attr_or("id");
+  return {};
+}
 
 asio::awaitable<void> expiry_loop(std::shared_ptr<Expiry> e) {
   while (!e->stopped) {
@@ -93,6 +128,10 @@ class OfflineModule final : public Module {
         asio::co_spawn(ev.session.executor(), flush(ev.session.shared_from_this()), asio::detached);
       return Flow::Continue;
     });
+    ctx.on<StanzaToClient>(Stage::Log, [](StanzaToClient& ev) {
+      remember_archive_result(ev.session, ev.stanza);
+      return Flow::Continue;
+    });
     // Messages that arrived while a session waited for resumption (XEP-0198)
     // were stored; the resumed session gets them now.
     ctx.on<SessionResumed>(Stage::Deliver, [this](SessionResumed& ev) {
@@ -117,6 +156,14 @@ class OfflineModule final : public Module {
   }
 
  private:
+  static void remember_archive_result(Session& session, const xml::Element& stanza) {
+    if (session.available()) return;  // initial presence sent: delivery is under way
+    const std::string id = own_archive_result_id(stanza, session.jid().bare_str());
+    if (id.empty()) return;
+    auto& seen = session.slot<ArchiveResultsSeen>();
+    if (!seen.flushed && seen.ids.size() < kMaxRememberedArchiveIds) seen.ids.insert(id);
+  }
+
   Flow on_undeliverable(MessageUndeliverable& ev) {
     switch (offline::classify(ev.stanza)) {
       case offline::Decision::Refuse:
@@ -210,11 +257,20 @@ class OfflineModule final : public Module {
     if (messages.empty()) co_return;
     // Only to a session that is still there: otherwise they stay stored.
     if (ctx_->router().find(session->jid()) != session) co_return;
+    ArchiveResultsSeen* seen = session->find_slot<ArchiveResultsSeen>();
     for (const auto& m : messages) {
-      if (auto el = xml::parse_fragment(m.stanza_xml))
-        session->send(std::move(*el));
-      else
+      auto el = xml::parse_fragment(m.stanza_xml);
+      if (!el) {
         ctx_->log().warn("dropping unreadable offline message {} of {}", m.id, key);
+        continue;
+      }
+      // Already delivered to this client as an archive result.
+      if (seen && seen->ids.count(own_stanza_id(*el, key))) continue;
+      session->send(std::move(*el));
+    }
+    if (seen) {
+      seen->ids.clear();
+      seen->flushed = true;
     }
     const int64_t last = messages.back().id;
     co_await ctx_->pool().run_ordered(

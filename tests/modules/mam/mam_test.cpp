@@ -501,6 +501,52 @@ TEST_F(Mam, OfflineMessageIsArchivedExactlyOnce) {
   EXPECT_EQ(mam_query(*bob2).ids.size(), 1u);
 }
 
+TEST_F(Mam, OfflineMessagesReadFromTheArchiveFirstAreNotSentAgain) {
+  {
+    auto alice = login("alice");
+    for (const char* b : {"one", "two", "three"}) alice->send(chat("bob@localhost", b));
+    EXPECT_EQ(wait_for(*alice, 3).ids.size(), 3u);
+  }
+  auto store = server_.open_storage();
+  for (int i = 0; i < 50 && store->offline().count({"localhost", "bob"}) < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(store->offline().count({"localhost", "bob"}), 3u);
+
+  // A MAM client catches up before it goes online: it reads the first two
+  // messages from the archive, then sends initial presence.
+  XmppClient bob(server_, "bob@localhost", "pw", XmppClient::Options{.resource = "m"});
+  ASSERT_TRUE(bob.connect()) << bob.error();
+  auto page = mam_query(bob, "", "<max>2</max>");
+  ASSERT_EQ(page.bodies, (Bodies{"one", "two"}));
+  bob.available();
+  // Only the message it has not seen arrives as an offline message.
+  auto got = bob.expect(is_chat_with_body("three"));
+  ASSERT_TRUE(got);
+  EXPECT_NE(got->child("delay", "urn:xmpp:delay"), nullptr);
+  EXPECT_TRUE(bob.nothing(
+      [](const xml::Element& el) {
+        return el.name() == "message" && !el.child("result", kMam) && el.child("body");
+      },
+      700ms));
+  for (int i = 0; i < 50 && store->offline().count({"localhost", "bob"}) > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store->offline().count({"localhost", "bob"}), 0u);
+
+  // A client that goes online first gets everything as offline messages
+  // (and dedupes archive results by stanza-id).
+  bob.disconnect();
+  {
+    auto alice = login("alice");
+    for (const char* b : {"four", "five"}) alice->send(chat("bob@localhost", b));
+    EXPECT_EQ(wait_for(*alice, 5).ids.size(), 5u);
+  }
+  for (int i = 0; i < 50 && store->offline().count({"localhost", "bob"}) < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto bob2 = login("bob", "p");
+  EXPECT_TRUE(bob2->expect(is_chat_with_body("four")));
+  EXPECT_TRUE(bob2->expect(is_chat_with_body("five")));
+}
+
 class MamRetention : public Mam {
  protected:
   MamRetention()
