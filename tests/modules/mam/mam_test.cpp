@@ -547,6 +547,86 @@ TEST_F(Mam, OfflineMessagesReadFromTheArchiveFirstAreNotSentAgain) {
   EXPECT_TRUE(bob2->expect(is_chat_with_body("five")));
 }
 
+// Thousands of archived messages (seeded through the store before start, as
+// a long-lived account would have): paging forward and backward visits each
+// exactly once, in order, with exact counts, indexes and completeness.
+class MamLarge : public Mam {
+ protected:
+  static constexpr int kMessages = 3000;
+  void SetUp() override {
+    for (const char* u : {"alice", "bob", "carol"}) server_.create_user(u, "pw");
+    auto store = server_.open_storage();
+    const auto base = storage::Clock::now() - std::chrono::hours(24);
+    for (int i = 0; i < kMessages; ++i) {
+      storage::ArchiveEntry e;
+      e.id = "seed-" + std::to_string(i);
+      e.stamp = base + std::chrono::seconds(i);
+      e.with_bare = i % 3 ? "alice@localhost" : "carol@localhost";
+      e.with_resource = "r";
+      const std::string body = "message " + std::to_string(i) + (i % 500 == 7 ? " zebra" : "");
+      e.stanza_xml = "<message xmlns='jabber:client' from='" + e.with_bare +
+                     "/r' to='bob@localhost' type='chat'><body>" + body + "</body></message>";
+      e.body = body;
+      store->archive().append({"localhost", "bob"}, e);
+    }
+    store.reset();
+    server_.start();
+  }
+  static std::string body_of(int i) { return "message " + std::to_string(i); }
+};
+
+TEST_F(MamLarge, PagingThroughThousandsForwardAndBackwardIsExact) {
+  auto bob = login("bob");
+  constexpr int kPage = 250;
+  std::vector<std::string> forward;
+  std::string after;
+  for (int page = 0;; ++page) {
+    auto r = mam_query(*bob, "",
+                       "<max>" + std::to_string(kPage) + "</max>" +
+                           (after.empty() ? "" : "<after>" + after + "</after>"));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.rsm("count"), std::to_string(kMessages));
+    EXPECT_EQ(r.first_index(), std::to_string(page * kPage));
+    forward.insert(forward.end(), r.ids.begin(), r.ids.end());
+    ASSERT_LE(page, kMessages / kPage);
+    if (r.complete()) break;
+    ASSERT_EQ(r.ids.size(), static_cast<size_t>(kPage));
+    after = r.rsm("last");
+  }
+  ASSERT_EQ(forward.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(forward[i], "seed-" + std::to_string(i)) << i;
+
+  std::vector<std::string> backward;
+  std::string before;
+  for (;;) {
+    auto r = mam_query(*bob, "",
+                       "<max>" + std::to_string(kPage) + "</max><before>" + before + "</before>");
+    ASSERT_TRUE(r.ok());
+    backward.insert(backward.begin(), r.ids.begin(), r.ids.end());
+    ASSERT_LE(backward.size(), static_cast<size_t>(kMessages));
+    if (r.complete()) break;
+    before = r.rsm("first");
+  }
+  EXPECT_EQ(backward, forward);
+
+  // A filtered page in the middle: only carol's messages (every third), by id.
+  auto carol =
+      mam_query(*bob, field("with", "carol@localhost"), "<max>10</max><after>seed-1500</after>");
+  ASSERT_EQ(carol.bodies.size(), 10u);
+  EXPECT_EQ(carol.bodies.front(), body_of(1503));
+  EXPECT_EQ(carol.bodies.back(), body_of(1530));
+  EXPECT_EQ(carol.rsm("count"), std::to_string(kMessages / 3));
+}
+
+TEST_F(MamLarge, FullTextSearchFindsTheFewMatchesAmongThousands) {
+  auto bob = login("bob");
+  auto r = mam_query(*bob, field("{urn:xmpp:fulltext:0}fulltext", "zebra"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.bodies, (Bodies{"message 7 zebra", "message 507 zebra", "message 1007 zebra",
+                              "message 1507 zebra", "message 2007 zebra", "message 2507 zebra"}));
+  EXPECT_TRUE(r.complete());
+}
+
 class MamRetention : public Mam {
  protected:
   MamRetention()
