@@ -110,6 +110,35 @@ TEST_F(Presence, InitialPresenceProbesContacts) {
   EXPECT_TRUE(bob.expect(is_presence_from("alice@localhost/a")));
 }
 
+TEST_F(Presence, IdleTimePassesThroughBroadcastsAndProbes) {
+  // XEP-0319: the server relays <idle/> untouched, live and in probe answers.
+  const std::string idle = "<idle xmlns='urn:xmpp:idle:1' since='2026-11-28T08:00:00Z'/>";
+  make_friends();
+  XmppClient bob(server_, "bob@localhost", "builder", {.resource = "b"});
+  ASSERT_TRUE(bob.connect());
+  online(bob, "<show>away</show>" + idle);
+
+  XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
+  ASSERT_TRUE(alice.connect());
+  online(alice);
+  auto probed = alice.expect(is_presence_from("bob@localhost/b"));
+  ASSERT_TRUE(probed);
+  const xml::Element* since = probed->child("idle", "urn:xmpp:idle:1");
+  ASSERT_NE(since, nullptr);
+  EXPECT_EQ(since->attr_or("since"), "2026-11-28T08:00:00Z");
+
+  bob.send(
+      "<presence><show>xa</show><idle xmlns='urn:xmpp:idle:1' "
+      "since='2026-11-28T07:00:00Z'/></presence>");
+  auto live = alice.expect([](const xml::Element& el) {
+    return el.name() == "presence" && el.attr_or("from") == "bob@localhost/b" &&
+           el.child_text("show") == "xa";
+  });
+  ASSERT_TRUE(live);
+  ASSERT_NE(live->child("idle", "urn:xmpp:idle:1"), nullptr);
+  EXPECT_EQ(live->child("idle", "urn:xmpp:idle:1")->attr_or("since"), "2026-11-28T07:00:00Z");
+}
+
 TEST_F(Presence, ProbeOfAnOfflineContactIsAnsweredUnavailable) {
   make_friends();
   XmppClient alice(server_, "alice@localhost", "wonderland", {.resource = "a"});
