@@ -8,15 +8,16 @@
 #include <spdlog/version.h>
 #include <sqlite3.h>
 #include <sys/utsname.h>
+#include <toml++/impl/version.h>
 #include <unicode/uvernum.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/version.hpp>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -25,7 +26,6 @@
 #include <pqxx/version.hxx>
 #include <set>
 #include <string>
-#include <toml++/impl/version.h>
 #include <vector>
 
 #include "server/admin.hpp"
@@ -152,8 +152,8 @@ std::optional<Jid> account_jid(const config::Config& config, const std::string& 
     return std::nullopt;
   }
   if (!hosted(config, jid->domain())) {
-    error = "domain '" + jid->domain() + "' is not served by this server (hosts: " +
-            hosts_list(config) + ")";
+    error = "domain '" + jid->domain() +
+            "' is not served by this server (hosts: " + hosts_list(config) + ")";
     return std::nullopt;
   }
   return jid;
@@ -438,7 +438,8 @@ CommandResult cmd_user_kick(CommandContext& ctx, const std::vector<std::string>&
   if (!a.error.empty()) return fail(kExitUsage, a.error);
   if (a.positional.size() != 1) return fail(kExitUsage, "expected one JID (bare or full)");
   auto jid = Jid::parse(a.positional[0]);
-  if (!jid || jid->local().empty()) return fail(kExitError, "invalid account JID '" + a.positional[0] + "'");
+  if (!jid || jid->local().empty())
+    return fail(kExitError, "invalid account JID '" + a.positional[0] + "'");
   auto kicked = kick(*ctx.server, *jid, "kicked by an administrator");
   if (kicked.empty()) return fail(kExitError, jid->str() + " has no session");
   json::object o;
@@ -494,6 +495,46 @@ CommandResult cmd_reports_list(CommandContext& ctx, const std::vector<std::strin
   const bool none = list.empty();
   o["reports"] = std::move(list);
   return ok(none ? "no reports" : text, std::move(o));
+}
+
+// ---------------------------------------------------------------------------
+// Archive retention (XEP-0313), per account; the server's default is
+// modules.mam.retention_days. Works with the server stopped too.
+
+CommandResult cmd_archive_retention(CommandContext& ctx, const std::vector<std::string>& argv) {
+  Args a = parse_args(argv, {}, {});
+  if (!a.error.empty()) return fail(kExitUsage, a.error);
+  if (a.positional.empty() || a.positional.size() > 2)
+    return fail(kExitUsage, "expected a JID and optionally DAYS or 'default'");
+  std::string error;
+  auto jid = account_jid(ctx.config, a.positional[0], error);
+  if (!jid) return fail(kExitError, error);
+  const storage::AccountKey account{jid->domain(), jid->local()};
+  if (!ctx.storage.accounts().exists(account))
+    return fail(kExitError, "no such user: " + jid->bare_str());
+  if (a.positional.size() == 2) {
+    const std::string& v = a.positional[1];
+    if (v == "default") {
+      ctx.storage.archive().set_retention_days(account, std::nullopt);
+    } else {
+      int days = -1;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), days);
+      if (ec != std::errc() || end != v.data() + v.size() || days < 0 || days > 36500)
+        return fail(kExitUsage, "DAYS must be 0 (keep forever) to 36500, or 'default'");
+      ctx.storage.archive().set_retention_days(account, days);
+    }
+  }
+  const std::optional<int> days = ctx.storage.archive().retention_days(account);
+  json::object o;
+  o["jid"] = jid->bare_str();
+  if (days)
+    o["days"] = *days;
+  else
+    o["days"] = nullptr;
+  const std::string what = !days        ? "the server's default (modules.mam.retention_days)"
+                           : *days == 0 ? "forever"
+                                        : std::to_string(*days) + " day(s)";
+  return ok(jid->bare_str() + ": archive kept " + what, std::move(o));
 }
 
 // ---------------------------------------------------------------------------
@@ -592,7 +633,8 @@ CommandResult cmd_about(CommandContext& ctx, const std::vector<std::string>& arg
 
   if (ctx.server) {
     const int64_t up = uptime_seconds(*ctx.server);
-    rows.emplace_back("server", fmt::format("running, pid {}, up {}", ::getpid(), format_duration(up)));
+    rows.emplace_back("server",
+                      fmt::format("running, pid {}, up {}", ::getpid(), format_duration(up)));
     json::object s;
     s["running"] = true;
     s["pid"] = static_cast<int64_t>(::getpid());
@@ -622,9 +664,8 @@ CommandResult cmd_about(CommandContext& ctx, const std::vector<std::string>& arg
       line += (line.empty() ? "" : ", ") + m;
       list.emplace_back(m);
     }
-    rows.emplace_back("host " + host,
-                      (line.empty() ? std::string("(no modules)") : line) +
-                          (ctx.server ? "" : " (configured)"));
+    rows.emplace_back("host " + host, (line.empty() ? std::string("(no modules)") : line) +
+                                          (ctx.server ? "" : " (configured)"));
     hosts[host] = std::move(list);
   }
   o["modules"] = std::move(hosts);
@@ -664,6 +705,10 @@ const std::map<std::string, std::string>& details() {
        "Abuse reports users filed when blocking a JID (XEP-0377), newest first: time, reporter, "
        "reported JID, reason and the user's text. --limit N shows at most N (default 100, 0 = "
        "all); a DOMAIN shows only reports by its users."},
+      {"archive retention",
+       "Shows or sets how long an account's message archive is kept: DAYS (0 = forever), or "
+       "'default' for the server's modules.mam.retention_days. The server deletes older messages "
+       "itself, at modules.mam.expiry_interval_seconds."},
       {"check config",
        "Validates a configuration file (default: the one parleyctl was given) and prints every "
        "problem with its line."},
@@ -713,7 +758,8 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   if (auto it = all.find(topic); it != all.end()) {
     const Command& c = it->second;
     std::string summary = c.summary;
-    if (!summary.empty()) summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
+    if (!summary.empty())
+      summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
     std::string text = "usage: parleyctl " + c.usage + "\n\n" + summary + ".";
     if (auto d = details().find(c.name); d != details().end()) text += "\n" + d->second;
     text += c.needs_server ? "\nNeeds a running parleyd (exit code 3 otherwise)."
@@ -725,8 +771,8 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   json::array list;
   for (const auto& [name, c] : all) {
     if (name.rfind(topic + " ", 0) != 0) continue;
-    text += (text.empty() ? "" : "\n") + std::string(c.needs_server ? "* " : "  ") +
-            "parleyctl " + c.usage + "\n      " + c.summary;
+    text += (text.empty() ? "" : "\n") + std::string(c.needs_server ? "* " : "  ") + "parleyctl " +
+            c.usage + "\n      " + c.summary;
     list.push_back(describe(c));
   }
   if (!list.empty()) {
@@ -752,12 +798,12 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   r.add({"ping", "check that parleyd answers", "ping", true, cmd_ping});
   r.add({"reload", "reload the TLS certificates (like SIGHUP)", "reload", true, cmd_reload});
   r.add({"stop", "shut parleyd down gracefully", "stop", true, cmd_stop});
-  r.add({"stats", "sessions, uptime, stanza and authentication counters", "stats", true,
-         cmd_stats});
+  r.add(
+      {"stats", "sessions, uptime, stanza and authentication counters", "stats", true, cmd_stats});
   r.add({"session list", "list the connected client sessions", "session list", true,
          cmd_session_list});
-  r.add({"user add", "create an account", "user add JID (--password P | --password-stdin) [--admin]",
-         false, cmd_user_add});
+  r.add({"user add", "create an account",
+         "user add JID (--password P | --password-stdin) [--admin]", false, cmd_user_add});
   r.add({"user passwd", "change the password of an account",
          "user passwd JID (--password P | --password-stdin)", false, cmd_user_passwd});
   r.add({"user del", "delete an account and its data", "user del JID", false, cmd_user_del});
@@ -766,6 +812,8 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
          "user kick JID", true, cmd_user_kick});
   r.add({"reports list", "list the abuse reports filed with blocks",
          "reports list [DOMAIN] [--limit N]", false, cmd_reports_list});
+  r.add({"archive retention", "show or set an account's archive retention",
+         "archive retention JID [DAYS|default]", false, cmd_archive_retention});
   r.add({"check config", "validate a configuration file", "check config [FILE]", false,
          cmd_check_config});
   r.add({"about", "versions, paths and modules, for bug reports", "about", false, cmd_about});

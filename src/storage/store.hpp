@@ -109,8 +109,8 @@ class OfflineStore {
   // Removes messages with id <= up_to_id (after they reached the client).
   virtual void remove_up_to(const AccountKey& owner, int64_t up_to_id) = 0;
   virtual size_t count(const AccountKey& owner) = 0;
-  // Deletes messages stored before `cutoff`; returns how many.
-  virtual size_t expire(Timestamp cutoff) = 0;
+  // Deletes the domain's messages stored before `cutoff`; returns how many.
+  virtual size_t expire(const std::string& domain, Timestamp cutoff) = 0;
 };
 
 // Small per-account documents: vCard, private XML, last activity, ...
@@ -186,8 +186,13 @@ class ArchiveStore {
   virtual std::optional<std::pair<ArchivedMessage, ArchivedMessage>> bounds(
       const AccountKey& owner) = 0;
   virtual size_t count(const AccountKey& owner) = 0;
-  // Deletes messages stored before `cutoff`; returns how many.
-  virtual size_t expire(Timestamp cutoff) = 0;
+  // Deletes the domain's messages past their retention: the account's own
+  // (set_retention_days) if it has one, else `default_days`; 0 days keeps
+  // messages forever. Returns how many were deleted.
+  virtual size_t expire(const std::string& domain, Timestamp now, int default_days) = 0;
+  // An account's own retention in days (0 = forever); nullopt = the server's.
+  virtual std::optional<int> retention_days(const AccountKey& owner) = 0;
+  virtual void set_retention_days(const AccountKey& owner, std::optional<int> days) = 0;
   virtual std::optional<ArchivePrefs> prefs(const AccountKey& owner) = 0;
   virtual void set_prefs(const AccountKey& owner, const ArchivePrefs& prefs) = 0;
 };

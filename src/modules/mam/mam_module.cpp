@@ -16,12 +16,9 @@
 // Queries, preferences and metadata are IQs to the account's own bare JID;
 // another account's archive is forbidden. An Asio timer deletes messages older
 // than the retention period.
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <memory>
@@ -33,6 +30,7 @@
 #include "xmpp/events.hpp"
 #include "xmpp/module.hpp"
 #include "xmpp/namespaces.hpp"
+#include "xmpp/periodic_task.hpp"
 #include "xmpp/stanza.hpp"
 #include "xmpp/xml/serializer.hpp"
 
@@ -63,36 +61,6 @@ struct Rerouting {
 };
 thread_local Rerouting rerouting;
 
-struct Expiry {
-  Expiry(asio::any_io_executor ex, BlockingPool& p, storage::ArchiveStore& s,
-         std::chrono::seconds r, std::chrono::seconds i, std::shared_ptr<spdlog::logger> l)
-      : timer(std::move(ex)), pool(p), store(s), retention(r), interval(i), log(std::move(l)) {}
-  asio::steady_timer timer;
-  BlockingPool& pool;
-  storage::ArchiveStore& store;
-  std::chrono::seconds retention, interval;
-  std::shared_ptr<spdlog::logger> log;
-  std::atomic<bool> stopped{false};
-};
-
-asio::awaitable<void> expiry_loop(std::shared_ptr<Expiry> e) {
-  while (!e->stopped) {
-    try {
-      const auto cutoff = storage::Clock::now() - e->retention;
-      Expiry* self = e.get();
-      const size_t n = co_await e->pool.run([self, &cutoff] { return self->store.expire(cutoff); });
-      if (n) e->log->info("deleted {} archived message(s) past retention", n);
-    } catch (const std::exception& ex) {
-      e->log->warn("archive expiry failed: {}", ex.what());
-    }
-    if (e->stopped) co_return;
-    e->timer.expires_after(e->interval);
-    boost::system::error_code ec;
-    co_await e->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-  }
-}
-
 class MamModule final : public Module {
  public:
   static ModuleInfo info() {
@@ -111,9 +79,11 @@ class MamModule final : public Module {
     s.add_int("max_page_size", 250, 1, 10000,
               "Most results per query; a larger <max/> is lowered to this.");
     s.add_int("retention_days", 365, 0, 36500,
-              "Days a message is kept in the archive; 0 = keep forever.");
+              "Days a message is kept in the archive; 0 = keep forever. One account can be given "
+              "its own with `parleyctl archive retention`.");
     s.add_int("expiry_interval_seconds", 3600, 1, 86400,
-              "How often messages past retention_days are deleted.");
+              "How often messages past their retention (the server's or the account's) are "
+              "deleted.");
   }
 
   ~MamModule() override { stop(); }
@@ -164,21 +134,23 @@ class MamModule final : public Module {
         });
       }
 
-    const int64_t days = ctx.options().get_int("retention_days");
-    if (days > 0) {
-      expiry_ = std::make_shared<Expiry>(
-          ctx.executor(), ctx.pool(), ctx.storage().archive(), std::chrono::hours(24 * days),
-          std::chrono::seconds(ctx.options().get_int("expiry_interval_seconds")),
-          ctx.log().clone("mod_mam_expiry@" + ctx.domain()));
-      asio::co_spawn(ctx.executor(), expiry_loop(expiry_), asio::detached);
-    }
+    // Runs even when the server keeps messages forever: accounts may have
+    // their own retention (parleyctl archive retention).
+    const int days = static_cast<int>(ctx.options().get_int("retention_days"));
+    auto log = ctx.log().clone("mod_mam_expiry@" + ctx.domain());
+    expiry_ = std::make_unique<PeriodicTask>(
+        ctx.executor(), ctx.pool(),
+        std::chrono::seconds(ctx.options().get_int("expiry_interval_seconds")),
+        [&store = ctx.storage().archive(), domain = ctx.domain(), days, log] {
+          const size_t n = store.expire(domain, storage::Clock::now(), days);
+          if (n) log->info("deleted {} archived message(s) past retention", n);
+        },
+        log, "archive expiry");
+    expiry_->start();
   }
 
   void stop() override {
-    if (!expiry_) return;
-    expiry_->stopped = true;
-    asio::post(expiry_->timer.get_executor(), [e = expiry_] { e->timer.cancel(); });
-    expiry_.reset();
+    if (expiry_) expiry_->stop();
   }
 
  private:
@@ -355,7 +327,7 @@ class MamModule final : public Module {
   ModuleContext* ctx_ = nullptr;
   storage::ArchivePrefs default_prefs_;
   mam::PageLimits limits_;
-  std::shared_ptr<Expiry> expiry_;
+  std::unique_ptr<PeriodicTask> expiry_;
 };
 
 }  // namespace

@@ -8,13 +8,9 @@
 // the archive's stanza-id, and the session remembers the ids of the archive
 // results written to it until then (docs/delivery.md).
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -26,6 +22,7 @@
 #include "xmpp/events.hpp"
 #include "xmpp/module.hpp"
 #include "xmpp/namespaces.hpp"
+#include "xmpp/periodic_task.hpp"
 #include "xmpp/stanza.hpp"
 #include "xmpp/xml/fragment.hpp"
 #include "xmpp/xml/serializer.hpp"
@@ -34,20 +31,6 @@ namespace parley {
 namespace {
 
 namespace asio = boost::asio;
-
-// The hourly expiry pass. Shared with its coroutine so that a stopped module
-// never leaves the coroutine pointing at freed memory.
-struct Expiry {
-  Expiry(asio::any_io_executor ex, BlockingPool& p, storage::OfflineStore& s,
-         std::chrono::seconds r, std::shared_ptr<spdlog::logger> l)
-      : timer(std::move(ex)), pool(p), store(s), retention(r), log(std::move(l)) {}
-  asio::steady_timer timer;
-  BlockingPool& pool;
-  storage::OfflineStore& store;
-  std::chrono::seconds retention;
-  std::shared_ptr<spdlog::logger> log;
-  std::atomic<bool> stopped{false};
-};
 
 constexpr std::chrono::hours kExpiryInterval{1};
 
@@ -79,24 +62,6 @@ std::string own_stanza_id(const xml::Element& message, const std::string& bare) 
   for (const xml::Element* sid : message.children("stanza-id", kStanzaIdNs))
     if (sid->attr_or("by") == bare) return sid->attr_or("id");
   return {};
-}
-
-asio::awaitable<void> expiry_loop(std::shared_ptr<Expiry> e) {
-  while (!e->stopped) {
-    try {
-      const auto cutoff = storage::Clock::now() - e->retention;
-      Expiry* self = e.get();
-      const size_t n = co_await e->pool.run([self, &cutoff] { return self->store.expire(cutoff); });
-      if (n) e->log->info("expired {} offline message(s)", n);
-    } catch (const std::exception& ex) {
-      e->log->warn("offline expiry failed: {}", ex.what());
-    }
-    if (e->stopped) co_return;
-    e->timer.expires_after(kExpiryInterval);
-    boost::system::error_code ec;
-    co_await e->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-  }
 }
 
 class OfflineModule final : public Module {
@@ -141,18 +106,21 @@ class OfflineModule final : public Module {
     });
     const int64_t days = ctx.options().get_int("retention_days");
     if (days > 0) {
-      expiry_ = std::make_shared<Expiry>(ctx.executor(), ctx.pool(), ctx.storage().offline(),
-                                         std::chrono::hours(24 * days),
-                                         ctx.log().clone("mod_offline_expiry@" + ctx.domain()));
-      asio::co_spawn(ctx.executor(), expiry_loop(expiry_), asio::detached);
+      const std::chrono::hours retention(24 * days);
+      auto log = ctx.log().clone("mod_offline_expiry@" + ctx.domain());
+      expiry_ = std::make_unique<PeriodicTask>(
+          ctx.executor(), ctx.pool(), kExpiryInterval,
+          [&store = ctx.storage().offline(), domain = ctx.domain(), retention, log] {
+            const size_t n = store.expire(domain, storage::Clock::now() - retention);
+            if (n) log->info("expired {} offline message(s)", n);
+          },
+          log, "offline expiry");
+      expiry_->start();
     }
   }
 
   void stop() override {
-    if (!expiry_) return;
-    expiry_->stopped = true;
-    asio::post(expiry_->timer.get_executor(), [e = expiry_] { e->timer.cancel(); });
-    expiry_.reset();
+    if (expiry_) expiry_->stop();
   }
 
  private:
@@ -279,7 +247,7 @@ class OfflineModule final : public Module {
 
   ModuleContext* ctx_ = nullptr;
   size_t quota_ = 0;
-  std::shared_ptr<Expiry> expiry_;
+  std::unique_ptr<PeriodicTask> expiry_;
   std::mutex mutex_;
   std::unordered_map<std::string, bool> flushing_;  // account -> run again
 };

@@ -153,6 +153,17 @@ const std::vector<sql::Migration>& migrations() {
            " created BIGINT NOT NULL)",
            "CREATE INDEX abuse_reports_domain ON abuse_reports (domain, id)",
        }},
+      // Migration 4: per-account archive retention, set by the admin
+      // (parleyctl archive retention); accounts without a row use the
+      // server's modules.mam.retention_days.
+      {4,
+       {
+           "CREATE TABLE archive_retention ("
+           " domain TEXT NOT NULL,"
+           " username TEXT NOT NULL,"
+           " days INTEGER NOT NULL CHECK (days >= 0),"
+           " PRIMARY KEY (domain, username))",
+       }},
   };
   return list;
 }

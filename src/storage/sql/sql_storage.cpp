@@ -216,6 +216,7 @@ class SqlAccountStore final : public AccountStore {
           "DELETE FROM keyval WHERE domain = $1 AND username = $2",
           "DELETE FROM archive WHERE domain = $1 AND username = $2",
           "DELETE FROM archive_prefs WHERE domain = $1 AND username = $2",
+          "DELETE FROM archive_retention WHERE domain = $1 AND username = $2",
           "DELETE FROM blocklist WHERE domain = $1 AND username = $2",
       };
       for (const char* sql : kTables) t.exec(sql, {key.domain, key.user});
@@ -442,10 +443,11 @@ class SqlOfflineStore final : public OfflineStore {
     });
   }
 
-  size_t expire(Timestamp cutoff) override {
+  size_t expire(const std::string& domain, Timestamp cutoff) override {
     return in_tx(db_, Mode::Write, [&](Transaction& t) {
-      return static_cast<size_t>(
-          t.exec("DELETE FROM offline WHERE stored < $1", {to_micros(cutoff)}).affected);
+      return static_cast<size_t>(t.exec("DELETE FROM offline WHERE domain = $1 AND stored < $2",
+                                        {domain, to_micros(cutoff)})
+                                     .affected);
     });
   }
 
@@ -666,10 +668,48 @@ class SqlArchiveStore final : public ArchiveStore {
     });
   }
 
-  size_t expire(Timestamp cutoff) override {
+  size_t expire(const std::string& domain, Timestamp now, int default_days) override {
+    constexpr int64_t kDayMicros = int64_t{86400} * 1000 * 1000;
     return in_tx(db_, Mode::Write, [&](Transaction& t) {
-      return static_cast<size_t>(
-          t.exec("DELETE FROM archive WHERE stamp < $1", {to_micros(cutoff)}).affected);
+      size_t deleted = 0;
+      // Accounts on the server's retention: one range delete on the stamp index.
+      if (default_days > 0)
+        deleted += t.exec(
+                        "DELETE FROM archive WHERE domain = $1 AND stamp < $2 AND username NOT IN "
+                        "(SELECT username FROM archive_retention WHERE domain = $1)",
+                        {domain, to_micros(now) - default_days * kDayMicros})
+                       .affected;
+      // Accounts with their own (few, set by an admin).
+      auto own = t.exec(
+          "SELECT username, days FROM archive_retention WHERE domain = $1 AND days > 0", {domain});
+      for (const auto& row : own.rows)
+        deleted += t.exec("DELETE FROM archive WHERE domain = $1 AND username = $2 AND stamp < $3",
+                          {domain, row.text(0), to_micros(now) - row.integer(1) * kDayMicros})
+                       .affected;
+      return deleted;
+    });
+  }
+
+  std::optional<int> retention_days(const AccountKey& owner) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) -> std::optional<int> {
+      auto r = t.exec("SELECT days FROM archive_retention WHERE domain = $1 AND username = $2",
+                      {owner.domain, owner.user});
+      if (r.rows.empty()) return std::nullopt;
+      return static_cast<int>(r.rows[0].integer(0));
+    });
+  }
+
+  void set_retention_days(const AccountKey& owner, std::optional<int> days) override {
+    in_tx(db_, Mode::Write, [&](Transaction& t) {
+      if (!days) {
+        t.exec("DELETE FROM archive_retention WHERE domain = $1 AND username = $2",
+               {owner.domain, owner.user});
+        return;
+      }
+      t.exec(
+          "INSERT INTO archive_retention (domain, username, days) VALUES ($1, $2, $3) "
+          "ON CONFLICT (domain, username) DO UPDATE SET days = excluded.days",
+          {owner.domain, owner.user, int64_t{*days}});
     });
   }
 

@@ -660,5 +660,55 @@ TEST_F(MamRetention, ExpiredMessagesAreDeletedByTheServer) {
   EXPECT_EQ(r.bodies, Bodies{"fresh"});
 }
 
+// Per-account retention set by the admin overrides the server's, in both
+// directions, and is enforced by the server's own expiry pass.
+class MamAccountRetention : public Mam {
+ protected:
+  MamAccountRetention()
+      : Mam([] {
+          TestServerOptions o;
+          o.extra_config = "[modules.mam]\nretention_days = 30\nexpiry_interval_seconds = 1\n";
+          return o;
+        }()) {}
+  void seed(const std::string& user, const std::string& id, std::chrono::hours age) {
+    auto store = server_.open_storage();
+    storage::ArchiveEntry e;
+    e.id = id;
+    e.stamp = storage::Clock::now() - age;
+    e.with_bare = "carol@localhost";
+    e.stanza_xml = "<message xmlns='jabber:client' type='chat'><body>" + id + "</body></message>";
+    e.body = id;
+    store->archive().append({"localhost", user}, e);
+  }
+  size_t count(const std::string& user) {
+    return server_.open_storage()->archive().count({"localhost", user});
+  }
+};
+
+TEST_F(MamAccountRetention, SetWithParleyctlAndEnforcedByTheServer) {
+  std::string out;
+  EXPECT_EQ(server_.ctl({"archive", "retention", "bob@localhost"}, &out), 0) << out;
+  EXPECT_NE(out.find("default"), std::string::npos) << out;
+  ASSERT_EQ(server_.ctl({"archive", "retention", "bob@localhost", "5"}, &out), 0) << out;
+  EXPECT_NE(out.find("5 day(s)"), std::string::npos) << out;
+  ASSERT_EQ(server_.ctl({"archive", "retention", "carol@localhost", "0"}, &out), 0) << out;
+  EXPECT_EQ(server_.ctl({"archive", "retention", "bob@localhost", "-1"}, &out), 2) << out;
+  EXPECT_EQ(server_.ctl({"archive", "retention", "bob@localhost", "soon"}, &out), 2) << out;
+  EXPECT_EQ(server_.ctl({"archive", "retention", "nobody@localhost", "5"}, &out), 1) << out;
+
+  seed("alice", "alice-10d", std::chrono::hours(24 * 10));  // server's 30 days: kept
+  seed("bob", "bob-10d", std::chrono::hours(24 * 10));      // bob's 5 days: deleted
+  seed("bob", "bob-1d", std::chrono::hours(24));
+  seed("carol", "carol-400d", std::chrono::hours(24 * 400));  // forever: kept
+  seed("alice", "alice-40d", std::chrono::hours(24 * 40));    // past 30 days: deleted
+  for (int i = 0; i < 50 && (count("bob") > 1 || count("alice") > 1); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count("bob"), 1u);
+  EXPECT_EQ(count("alice"), 1u);
+  EXPECT_EQ(count("carol"), 1u);
+  auto bob = login("bob");
+  EXPECT_EQ(mam_query(*bob).bodies, Bodies{"bob-1d"});
+}
+
 }  // namespace
 }  // namespace parley::test

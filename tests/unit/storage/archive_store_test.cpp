@@ -219,7 +219,7 @@ TEST_P(ArchiveStoreTest, FulltextMatchesIndexedWordsOnly) {
   EXPECT_EQ(archive().count(alice_), 3u);
 
   // Deleted rows leave the index too.
-  EXPECT_EQ(archive().expire(now_us() + 1s), 4u);
+  EXPECT_EQ(archive().expire("example.org", now_us() + 24h + 1s, 1), 4u);
   q.fulltext = "harbour";
   EXPECT_TRUE(archive().query(alice_, q).messages.empty());
   put(alice_, 5, "bob@example.org", {}, "harbour again");
@@ -241,9 +241,41 @@ TEST_P(ArchiveStoreTest, ExpireDeletesOnlyOldMessages) {
   put(alice_, 1, "bob@example.org", now_us() - 400 * 24h);
   put(bob_, 2, "alice@example.org", now_us() - 400 * 24h);
   put(alice_, 3);
-  EXPECT_EQ(archive().expire(now_us() - 365 * 24h), 2u);
+  EXPECT_EQ(archive().expire("example.org", now_us(), 0), 0u);    // 0 = keep forever
+  EXPECT_EQ(archive().expire("example.net", now_us(), 365), 0u);  // another domain
+  EXPECT_EQ(archive().expire("example.org", now_us(), 365), 2u);
   EXPECT_EQ(ids(archive().query(alice_, {})), (std::vector<std::string>{"m3"}));
   EXPECT_EQ(archive().count(bob_), 0u);
+}
+
+TEST_P(ArchiveStoreTest, AnAccountsOwnRetentionOverridesTheServers) {
+  const AccountKey carol{"example.org", "carol"};
+  EXPECT_FALSE(archive().retention_days(alice_));
+  archive().set_retention_days(alice_, 7);    // shorter than the server's
+  archive().set_retention_days(bob_, 0);      // forever
+  archive().set_retention_days(carol, 1000);  // longer
+  EXPECT_EQ(archive().retention_days(alice_), 7);
+  EXPECT_EQ(archive().retention_days(bob_), 0);
+  for (const AccountKey* who : {&alice_, &bob_, &carol}) {
+    put(*who, 1, "x@example.org", now_us() - 10 * 24h);
+    put(*who, 2, "x@example.org", now_us() - 500 * 24h);
+    put(*who, 3, "x@example.org", now_us());
+  }
+  const AccountKey dave{"example.org", "dave"};  // on the server's 365 days
+  put(dave, 4, "x@example.org", now_us() - 400 * 24h);
+  put(dave, 5, "x@example.org", now_us() - 10 * 24h);
+
+  EXPECT_EQ(archive().expire("example.org", now_us(), 365), 3u);
+  EXPECT_EQ(ids(archive().query(alice_, {})), (std::vector<std::string>{"m3"}));
+  EXPECT_EQ(archive().count(bob_), 3u);
+  EXPECT_EQ(archive().count(carol), 3u);
+  EXPECT_EQ(ids(archive().query(dave, {})), (std::vector<std::string>{"m5"}));
+
+  // Back to the server's default.
+  archive().set_retention_days(bob_, std::nullopt);
+  EXPECT_FALSE(archive().retention_days(bob_));
+  EXPECT_EQ(archive().expire("example.org", now_us(), 365), 1u);
+  EXPECT_EQ(archive().count(bob_), 2u);
 }
 
 TEST_P(ArchiveStoreTest, PrefsRoundTrip) {
@@ -265,9 +297,11 @@ TEST_P(ArchiveStoreTest, AccountRemovalDeletesArchiveAndPrefs) {
   put(alice_, 1);
   put(bob_, 2);
   archive().set_prefs(alice_, {"never", {}, {}});
+  archive().set_retention_days(alice_, 30);
   ASSERT_TRUE(storage_->accounts().remove(alice_));
   EXPECT_EQ(archive().count(alice_), 0u);
   EXPECT_FALSE(archive().prefs(alice_));
+  EXPECT_FALSE(archive().retention_days(alice_));
   EXPECT_EQ(archive().count(bob_), 1u);
   // Ids are unique per owner, so a new account of the same name starts afresh.
   put(alice_, 1);

@@ -54,6 +54,9 @@ RosterItem item(std::string jid, std::string name, Subscription sub,
   return i;
 }
 
+// The number of migrations both backends ship.
+constexpr int kSchemaVersion = 4;
+
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -107,8 +110,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreTest, BackendNameAndSchemaVersion) {
   EXPECT_EQ(storage_->backend_name(), GetParam());
-  EXPECT_EQ(storage_->schema_version(), 3);
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 3);
+  EXPECT_EQ(storage_->schema_version(), kSchemaVersion);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), kSchemaVersion);
   storage_->flush();
 }
 
@@ -123,8 +126,8 @@ TEST_P(StoreTest, ReopenKeepsDataAndDoesNotRerunMigrations) {
   reopen();
   reopen();
 
-  EXPECT_EQ(storage_->schema_version(), 3);
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 3);
+  EXPECT_EQ(storage_->schema_version(), kSchemaVersion);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), kSchemaVersion);
   EXPECT_EQ(db_->query_int("SELECT applied FROM schema_version WHERE version = 1"), applied);
   EXPECT_TRUE(accounts().exists(alice_));
   auto r = roster().get(alice_);
@@ -168,7 +171,7 @@ TEST_P(StoreTest, ConcurrentOpensApplyMigrationsOnce) {
   for (size_t i = 0; i < opened.size(); ++i) {
     EXPECT_TRUE(opened[i]) << errors[i];
   }
-  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), 3);
+  EXPECT_EQ(db_->query_int("SELECT COUNT(*) FROM schema_version"), kSchemaVersion);
   ASSERT_TRUE(opened[0]);
   EXPECT_TRUE(opened[0]->accounts().create(account("example.org", "alice")));
   ASSERT_TRUE(opened[1]);
@@ -591,18 +594,24 @@ TEST_P(StoreTest, OfflineExpireByStoredTimestamp) {
   ASSERT_TRUE(offline().push(alice_, "<new/>", now, 0));
   ASSERT_TRUE(offline().push(bob_, "<old/>", now - 200h, 0));
 
-  EXPECT_EQ(offline().expire(now - 300h), 0u);
-  EXPECT_EQ(offline().expire(now - 144h), 2u);  // alice's and bob's oldest
+  EXPECT_EQ(offline().expire("example.org", now - 300h), 0u);
+  EXPECT_EQ(offline().expire("example.org", now - 144h), 2u);  // alice's and bob's oldest
   EXPECT_EQ(offline().count(bob_), 0u);
   auto msgs = offline().peek(alice_);
   ASSERT_EQ(msgs.size(), 2u);
   EXPECT_EQ(msgs[0].stanza_xml, "<mid/>");
   // Strictly before the cutoff.
-  EXPECT_EQ(offline().expire(now - 120h), 0u);
-  EXPECT_EQ(offline().expire(now - 120h + 1us), 1u);
-  EXPECT_EQ(offline().expire(now + 1us), 1u);
+  EXPECT_EQ(offline().expire("example.org", now - 120h), 0u);
+  EXPECT_EQ(offline().expire("example.org", now - 120h + 1us), 1u);
+  EXPECT_EQ(offline().expire("example.org", now + 1us), 1u);
   EXPECT_EQ(offline().count(alice_), 0u);
-  EXPECT_EQ(offline().expire(now + 1000h), 0u);
+  EXPECT_EQ(offline().expire("example.org", now + 1000h), 0u);
+  // Another domain's messages keep their own retention.
+  const AccountKey carol{"example.net", "carol"};
+  ASSERT_TRUE(offline().push(carol, "<old/>", now - 240h, 0));
+  EXPECT_EQ(offline().expire("example.org", now), 0u);
+  EXPECT_EQ(offline().count(carol), 1u);
+  EXPECT_EQ(offline().expire("example.net", now), 1u);
 }
 
 // --- key/value ----------------------------------------------------------------
@@ -861,7 +870,7 @@ TEST(OpenStorage, SqliteInMemoryWorks) {
   c.backend = "sqlite";
   c.sqlite_path = ":memory:";
   auto s = open_storage(c);
-  EXPECT_EQ(s->schema_version(), 3);
+  EXPECT_EQ(s->schema_version(), kSchemaVersion);
   Account a;
   a.key = {"example.org", "alice"};
   EXPECT_TRUE(s->accounts().create(a));
