@@ -2,11 +2,13 @@
 // parleyctl. The commands themselves live in admin_commands.cpp.
 #include "server/admin.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,9 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -148,7 +147,8 @@ CommandResult unknown_command(CommandContext& ctx, const std::vector<std::string
   for (const auto& [name, c] : all) {
     names.push_back(name);
     auto words = split_words(name);
-    if (words.size() > 1 && (groups.empty() || groups.back() != words[0])) groups.push_back(words[0]);
+    if (words.size() > 1 && (groups.empty() || groups.back() != words[0]))
+      groups.push_back(words[0]);
   }
   const bool group = is_group(argv[0]);
   const std::string typed = group ? argv[0] + " " + argv[1] : argv[0];
@@ -163,7 +163,8 @@ CommandResult unknown_command(CommandContext& ctx, const std::vector<std::string
   if (group) {
     std::string subs;
     for (const auto& name : names)
-      if (name.rfind(argv[0] + " ", 0) == 0) subs += (subs.empty() ? "" : ", ") + name.substr(argv[0].size() + 1);
+      if (name.rfind(argv[0] + " ", 0) == 0)
+        subs += (subs.empty() ? "" : ", ") + name.substr(argv[0].size() + 1);
     text += "\n'" + argv[0] + "' commands: " + subs;
   }
   text += "\nRun 'parleyctl help' for the list of commands.";
@@ -185,7 +186,8 @@ CommandResult execute(CommandContext& ctx, const std::vector<std::string>& argv)
   std::vector<std::string> args(argv.begin() + static_cast<std::ptrdiff_t>(consumed), argv.end());
 
   // "parleyctl user add --help" (anywhere among the options) is "parleyctl help user add".
-  if (cmd->name != "help" && wants_help(args)) return run_help(ctx, split_words(cmd->name), kExitOk, {});
+  if (cmd->name != "help" && wants_help(args))
+    return run_help(ctx, split_words(cmd->name), kExitOk, {});
 
   CommandResult r;
   if (cmd->needs_server && !ctx.server) {
@@ -348,7 +350,8 @@ asio::awaitable<void> serve_connection(Server& server, local_stream::socket peer
 
   const std::string reply = reply_line(result);
   arm();
-  co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(socket, asio::buffer(reply),
+                             asio::redirect_error(asio::use_awaitable, ec));
   timer.cancel();
   boost::system::error_code ignored;
   socket.shutdown(local_stream::socket::shutdown_both, ignored);
@@ -369,7 +372,9 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(Server& server, std::string socket_path)
     : impl_(std::make_unique<Impl>(server)), path_(std::move(socket_path)) {}
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+}
 
 void AdminServer::start() {
   namespace fs = std::filesystem;
@@ -403,13 +408,15 @@ void AdminServer::start() {
   if (ec) throw std::runtime_error("cannot bind the admin socket " + path_ + ": " + ec.message());
   impl_->bound = true;
   if (::chmod(path_.c_str(), 0600) != 0)
-    throw std::runtime_error("cannot chmod the admin socket " + path_ + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot chmod the admin socket " + path_ + ": " +
+                             std::strerror(errno));
   if (::stat(path_.c_str(), &st) == 0) {
     impl_->dev = st.st_dev;
     impl_->ino = st.st_ino;
   }
   acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on the admin socket " + path_ + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot listen on the admin socket " + path_ + ": " + ec.message());
   impl_->acceptor = acceptor;
 
   Server& server = impl_->server;

@@ -4,6 +4,7 @@
 // stopped), so they may call the store directly.
 #include <expat.h>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <openssl/crypto.h>
 #include <spdlog/version.h>
 #include <sqlite3.h>
@@ -250,12 +251,31 @@ CommandResult cmd_ping(CommandContext&, const std::vector<std::string>& args) {
 CommandResult cmd_reload(CommandContext& ctx, const std::vector<std::string>& args) {
   if (!args.empty()) return fail(kExitUsage, "reload takes no arguments");
   Server* server = ctx.server;
-  if (!run_on_service_thread(*server, [server] { server->reload(); }))
+  Server::ReloadReport report;
+  if (!run_on_service_thread(*server, [server, &report] { report = server->reload(); }))
     return fail(kExitError, "the server did not complete the reload in time");
+  auto to_array = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+  };
   json::object o;
-  o["reloaded"] = true;
-  return ok("reloaded (certificates; a failure is logged by parleyd, which keeps the old ones)",
-            std::move(o));
+  o["applied"] = to_array(report.applied);
+  o["restart_needed"] = to_array(report.restart_needed);
+  o["errors"] = to_array(report.errors);
+  std::string text =
+      "reloaded: " + (report.applied.empty() ? std::string("nothing")
+                                             : fmt::format("{}", fmt::join(report.applied, ", ")));
+  if (!report.restart_needed.empty())
+    text += fmt::format("\nchanged, effective after a restart: {}",
+                        fmt::join(report.restart_needed, ", "));
+  for (const auto& e : report.errors) text += "\nerror: " + e;
+  if (!report.errors.empty()) {
+    CommandResult r = fail(kExitError, text);
+    r.data = std::move(o);
+    return r;
+  }
+  return ok(text, std::move(o));
 }
 
 CommandResult cmd_stop(CommandContext& ctx, const std::vector<std::string>& args) {
@@ -679,7 +699,11 @@ const std::map<std::string, std::string>& details() {
   static const std::map<std::string, std::string> d{
       {"status", "Shows whether parleyd answers on the admin socket, its pid, version and uptime."},
       {"ping", "Answers 'pong' when parleyd is running and its admin socket responds."},
-      {"reload", "Reloads the TLS certificates, as SIGHUP does."},
+      {"reload",
+       "Reads the configuration file again, as SIGHUP does: applies the log level and the TLS "
+       "certificates (re-read from disk), and names the changed settings that need a restart. A "
+       "configuration with errors changes nothing but the certificates; the errors are printed "
+       "and the exit code is 1."},
       {"stop",
        "Shuts parleyd down gracefully: clients get <system-shutdown/>, storage is flushed."},
       {"stats",
@@ -796,7 +820,8 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   r.add({"status", "show whether parleyd runs, its pid, version and uptime", "status", true,
          cmd_status});
   r.add({"ping", "check that parleyd answers", "ping", true, cmd_ping});
-  r.add({"reload", "reload the TLS certificates (like SIGHUP)", "reload", true, cmd_reload});
+  r.add({"reload", "reload the configuration and certificates (like SIGHUP)", "reload", true,
+         cmd_reload});
   r.add({"stop", "shut parleyd down gracefully", "stop", true, cmd_stop});
   r.add(
       {"stats", "sessions, uptime, stanza and authentication counters", "stats", true, cmd_stats});

@@ -19,12 +19,17 @@ void setup_logging(const config::LogConfig& log) {
                         spdlog::pattern_time_type::utc);
   else
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %n: %v");
-  logger->set_level(spdlog::level::from_str(log.level));
-  // Warnings reach the disk at once; the rest within a second.
-  logger->flush_on(logger->level() <= spdlog::level::debug ? spdlog::level::trace
-                                                          : spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  apply_log_level(log.level);
   spdlog::flush_every(std::chrono::seconds(1));
+}
+
+void apply_log_level(const std::string& level) {
+  const auto l = spdlog::level::from_str(level);
+  spdlog::set_level(l);
+  // Warnings reach the disk at once; the rest within a second. At debug
+  // level and below (diagnosis), everything is flushed at once.
+  spdlog::flush_on(l <= spdlog::level::debug ? spdlog::level::trace : spdlog::level::warn);
 }
 
 }  // namespace parley

@@ -4,4 +4,7 @@
 namespace parley {
 // Configures the default spdlog logger: level, text or JSON lines, file or stderr.
 void setup_logging(const config::LogConfig& log);
+// Applies a new level to every logger (the default and the modules'), as a
+// reload does. `level` is one of the config's level names.
+void apply_log_level(const std::string& level);
 }  // namespace parley

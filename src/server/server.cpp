@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +15,7 @@
 
 #include "server/account_directory.hpp"
 #include "server/admin.hpp"
+#include "server/logging.hpp"
 #include "xmpp/stream/c2s_session.hpp"
 
 namespace parley {
@@ -192,13 +195,71 @@ void Server::stop() {
   });
 }
 
-void Server::reload() {
-  try {
-    tls_->reload();
-    spdlog::info("certificates reloaded");
-  } catch (const std::exception& e) {
-    spdlog::error("reload failed, keeping the old certificates: {}", e.what());
+namespace {
+
+// The settings of `now` that differ from `before` and that a running server
+// cannot take over: listeners are bound, hosts and modules started, the store
+// open, and sessions read limits without a lock.
+std::vector<std::string> needing_restart(const config::Config& before, const config::Config& now) {
+  std::vector<std::string> out;
+  auto check = [&](bool same, const char* name) {
+    if (!same) out.emplace_back(name);
+  };
+  check(before.hosts == now.hosts, "hosts");
+  check(before.data_dir == now.data_dir, "server.data_dir");
+  check(before.threads == now.threads, "server.threads");
+  check(before.admin_socket == now.admin_socket, "server.admin_socket");
+  check(before.scram_iterations == now.scram_iterations, "sasl.scram_iterations");
+  check(before.sasl_mechanisms == now.sasl_mechanisms, "sasl.mechanisms");
+  check(before.listeners == now.listeners, "listeners");
+  check(before.tls.require_starttls == now.tls.require_starttls, "tls.require_starttls");
+  check(before.storage == now.storage, "storage");
+  check(before.limits == now.limits, "limits");
+  check(before.log.format == now.log.format && before.log.file == now.log.file,
+        "log.format/log.file");
+  for (const auto& [name, module] : now.modules) {
+    auto it = before.modules.find(name);
+    if (it == before.modules.end() || !(it->second == module)) out.push_back("modules." + name);
   }
+  return out;
+}
+
+}  // namespace
+
+Server::ReloadReport Server::reload() {
+  ReloadReport report;
+  std::optional<config::Config> fresh;
+  if (!config_.path.empty()) {
+    auto& modules = ModuleRegistry::instance();
+    auto loaded = config::load_file(config_.path, modules.schemas(), modules.enabled_by_default());
+    if (loaded.config) {
+      fresh = std::move(loaded.config);
+    } else {
+      report.errors = std::move(loaded.errors);
+      for (const auto& e : report.errors) spdlog::error("reload: {}", e);
+      spdlog::error("reload: {} did not load; the running configuration stays", config_.path);
+    }
+  }
+  if (fresh) {
+    // The level first, so that this reload's own messages follow it.
+    apply_log_level(fresh->log.level);
+    report.applied.push_back("log.level (" + fresh->log.level + ")");
+  }
+  try {
+    if (fresh)
+      tls_->reload(fresh->tls);
+    else
+      tls_->reload();
+    report.applied.emplace_back("tls certificates");
+  } catch (const std::exception& e) {
+    report.errors.push_back(std::string("certificates: ") + e.what());
+    spdlog::error("reload: keeping the old certificates: {}", e.what());
+  }
+  if (fresh) report.restart_needed = needing_restart(config_, *fresh);
+  for (const auto& r : report.restart_needed)
+    spdlog::warn("reload: {} changed; it takes effect after a restart", r);
+  spdlog::info("reloaded: {}", fmt::join(report.applied, ", "));
+  return report;
 }
 
 }  // namespace parley

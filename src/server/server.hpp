@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <map>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,8 +34,17 @@ class Server final : public ServerCore {
   int run();
   // Graceful: every client gets <system-shutdown/>, storage is flushed.
   void stop();
-  // SIGHUP: certificates and log level.
-  void reload();
+  // What a reload did: settings applied, changed settings that take effect
+  // only after a restart, and the errors of a configuration that did not load
+  // (then nothing but the certificates was reloaded).
+  struct ReloadReport {
+    std::vector<std::string> applied, restart_needed, errors;
+  };
+  // SIGHUP and `parleyctl reload`, on the service thread: reads the
+  // configuration file again, applies the log level and the TLS certificates
+  // (re-read from disk even when their paths did not change), and reports the
+  // rest.
+  ReloadReport reload();
 
   // ServerCore
   Router& router() override { return router_; }

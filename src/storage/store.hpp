@@ -249,6 +249,7 @@ struct StorageConfig {
   std::string sqlite_path;         // file path for SQLite
   std::string postgresql_uri;      // libpq connection string
   int pool_size = 4;               // PostgreSQL connections
+  friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
 };
 
 // Opens the backend and applies pending migrations. Throws StorageError.

@@ -52,6 +52,7 @@ class OptionValues {
   const std::vector<std::string>& get_list(const std::string& name) const;
   void set(const std::string& name, Value v) { values_[name] = std::move(v); }
   const std::map<std::string, Value>& all() const { return values_; }
+  friend bool operator==(const OptionValues&, const OptionValues&) = default;
 
  private:
   std::map<std::string, Value> values_;
@@ -62,6 +63,7 @@ struct ListenerConfig {
   std::string bind = "127.0.0.1";
   uint16_t port =
       0;  // 0 = ephemeral (tests); the bound port is logged and written to data_dir/ports
+  friend bool operator==(const ListenerConfig&, const ListenerConfig&) = default;
 };
 
 struct TlsConfig {
@@ -70,6 +72,7 @@ struct TlsConfig {
   bool require_starttls = true;
   // Per-domain certificates: domain -> (certificate, key)
   std::map<std::string, std::pair<std::string, std::string>> domains;
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
 struct Limits {
@@ -86,17 +89,20 @@ struct Limits {
   int64_t send_buffer_bytes = 4 * 1024 * 1024;
   int64_t sm_resume_timeout_seconds = 24 * 3600;
   int64_t sm_max_unacked_stanzas = 5000;
+  friend bool operator==(const Limits&, const Limits&) = default;
 };
 
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text | json
   std::string file;             // empty = stderr
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
 struct ModuleConfig {
   bool enabled = true;
   OptionValues options;
+  friend bool operator==(const ModuleConfig&, const ModuleConfig&) = default;
 };
 
 struct Config {

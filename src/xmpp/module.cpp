@@ -34,7 +34,16 @@ std::vector<std::string> ModuleRegistry::enabled_by_default() const {
 ModuleContext::ModuleContext(Host& host, std::string name, const config::OptionValues& options,
                              storage::Storage& storage)
     : host_(host), name_(std::move(name)), options_(options), storage_(storage) {
-  logger_ = spdlog::default_logger()->clone("mod_" + name_ + "@" + host.domain());
+  logger_ = make_logger("mod_" + name_ + "@" + host.domain());
+}
+
+std::shared_ptr<spdlog::logger> ModuleContext::make_logger(const std::string& name) {
+  auto logger = spdlog::default_logger()->clone(name);
+  // Registered, so that a reload's spdlog::set_level() reaches it; a module
+  // started again (tests start several servers in one process) replaces it.
+  spdlog::drop(name);
+  spdlog::register_logger(logger);
+  return logger;
 }
 
 ModuleContext::~ModuleContext() {

@@ -4,14 +4,14 @@
 // it does through its ModuleContext, the whole API a module sees. The context
 // records every registration and removes them all when the module stops, so a
 // module has no teardown code.
+#include <spdlog/logger.h>
+
+#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <spdlog/logger.h>
 
 #include "xmpp/config.hpp"
 #include "xmpp/core.hpp"
@@ -69,8 +69,8 @@ ModuleFactory make_module_factory() {
 }
 
 #define PARLEY_REGISTER_MODULE(Type)                                                   \
-  namespace {                                                                           \
-  [[maybe_unused]] const bool parley_module_registered_ =                               \
+  namespace {                                                                          \
+  [[maybe_unused]] const bool parley_module_registered_ =                              \
       ::parley::ModuleRegistry::instance().add(::parley::make_module_factory<Type>()); \
   }
 
@@ -111,6 +111,9 @@ class ModuleContext {
   const config::OptionValues& options() const { return options_; }
   const config::Config& config() const { return host_.core().config(); }
   spdlog::logger& log() { return *logger_; }
+  // A further logger for this module's parts ("mod_mam_expiry@host"),
+  // following the server's log level like log() does.
+  static std::shared_ptr<spdlog::logger> make_logger(const std::string& name);
   boost::asio::any_io_executor executor() { return host_.core().service_executor(); }
 
  private:

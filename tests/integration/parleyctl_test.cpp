@@ -6,14 +6,15 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "storage/store.hpp"
 #include "support/test_client.hpp"
 #include "support/test_server.hpp"
-#include "storage/store.hpp"
 #include "xmpp/sasl/scram.hpp"
 
 namespace parley::test {
@@ -109,6 +110,68 @@ TEST_F(ParleyCtl, StatusPingStatsAboutWhileRunning) {
   EXPECT_TRUE(parse_json(out).as_object().contains("error")) << out;
 }
 
+// Replaces the first `from` in the server's configuration file by `to`.
+void edit_config(const TestServer& server, const std::string& from, const std::string& to) {
+  std::ifstream in(server.config_path());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from << " not in\n" << text;
+  text.replace(at, from.size(), to);
+  std::ofstream(server.config_path()) << text;
+}
+
+size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(ParleyCtl, ReloadAppliesTheLogLevelAndNamesWhatNeedsARestart) {
+  server_.start();
+  std::string out;
+  // Quieter: the reload's own info line is already below the new level.
+  edit_config(server_, "level = \"debug\"", "level = \"warn\"");
+  edit_config(server_, "[limits]\n", "[limits]\nmax_resources_per_account = 3\n");
+  ASSERT_EQ(server_.ctl({"reload"}, &out), 0) << out;
+  EXPECT_NE(out.find("log.level (warn)"), std::string::npos) << out;
+  EXPECT_NE(out.find("tls certificates"), std::string::npos) << out;
+  EXPECT_NE(out.find("effective after a restart: limits"), std::string::npos) << out;
+
+  // Louder again, through SIGHUP this time.
+  edit_config(server_, "level = \"warn\"", "level = \"debug\"");
+  ASSERT_EQ(::kill(server_.pid(), SIGHUP), 0);
+  std::string log;
+  // Each reload warns about the limits (warnings pass at any level here).
+  const std::string limits_warning = "limits changed; it takes effect after a restart";
+  for (int i = 0;
+       i < 50 && (occurrences(log, limits_warning) < 2 || occurrences(log, "reloaded: ") < 1);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream f(server_.dir() + "/parleyd.log");
+    log.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  // Only the second reload logged at info: the first ran at "warn".
+  EXPECT_EQ(occurrences(log, "reloaded: "), 1u) << log;
+  EXPECT_EQ(occurrences(log, limits_warning), 2u) << log;
+
+  // A broken file: parleyctl names the error; SIGHUP logs it and the server
+  // keeps running on its old settings.
+  edit_config(server_, "level = \"debug\"", "level = \"loud\"");
+  EXPECT_EQ(server_.ctl({"reload"}, &out), 1) << out;
+  EXPECT_NE(out.find("'log.level' must be one of"), std::string::npos) << out;
+  ASSERT_EQ(::kill(server_.pid(), SIGHUP), 0);
+  for (int i = 0; i < 50 && occurrences(log, "the running configuration stays") < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream f(server_.dir() + "/parleyd.log");
+    log.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  EXPECT_EQ(occurrences(log, "the running configuration stays"), 1u) << log;
+  EXPECT_NE(log.find("reload: " + server_.config_path()), std::string::npos) << log;
+  EXPECT_EQ(occurrences(log, "got \"loud\""), 1u) << log;
+  edit_config(server_, "level = \"loud\"", "level = \"debug\"");
+  ASSERT_EQ(server_.ctl({"status"}, &out), 0) << out;
+}
+
 TEST_F(ParleyCtl, AdminSocketIsPrivate) {
   server_.start();
   struct stat st {};
@@ -174,7 +237,8 @@ TEST_F(ParleyCtl, PasswdAndDelWhileRunning) {
   server_.start();
   std::string out;
   ASSERT_EQ(server_.ctl({"user", "add", "bob@localhost", "--password", "builder"}, &out), 0) << out;
-  ASSERT_EQ(server_.ctl({"user", "passwd", "bob@localhost", "--password", "digger"}, &out), 0) << out;
+  ASSERT_EQ(server_.ctl({"user", "passwd", "bob@localhost", "--password", "digger"}, &out), 0)
+      << out;
   {
     XmppClient old_password(server_, "bob@localhost", "builder");
     EXPECT_FALSE(old_password.connect());
@@ -211,12 +275,16 @@ TEST_F(ParleyCtl, PasswdAndDelWhileRunning) {
 TEST_F(ParleyCtl, PasswordFromStandardInput) {
   server_.start();
   std::string out;
-  ASSERT_EQ(ctl_with_stdin(server_, "it's a secret", {"user", "add", "carol@localhost", "--password-stdin"}, &out), 0)
+  ASSERT_EQ(ctl_with_stdin(server_, "it's a secret",
+                           {"user", "add", "carol@localhost", "--password-stdin"}, &out),
+            0)
       << out;
   EXPECT_TRUE(password_is(server_, "carol", "it's a secret"));
   server_.stop();
   // Offline too.
-  ASSERT_EQ(ctl_with_stdin(server_, "new secret", {"user", "passwd", "carol@localhost", "--password-stdin"}, &out), 0)
+  ASSERT_EQ(ctl_with_stdin(server_, "new secret",
+                           {"user", "passwd", "carol@localhost", "--password-stdin"}, &out),
+            0)
       << out;
   EXPECT_TRUE(password_is(server_, "carol", "new secret"));
   // Nothing on standard input: an error, not an empty password.
@@ -234,7 +302,9 @@ TEST_F(ParleyCtl, PasswordFromStandardInput) {
 TEST_F(ParleyCtl, PasswordFromStandardInputLogsIn) {
   server_.start();
   std::string out;
-  ASSERT_EQ(ctl_with_stdin(server_, "it's a secret", {"user", "add", "carol@localhost", "--password-stdin"}, &out), 0)
+  ASSERT_EQ(ctl_with_stdin(server_, "it's a secret",
+                           {"user", "add", "carol@localhost", "--password-stdin"}, &out),
+            0)
       << out;
   XmppClient carol(server_, "carol@localhost", "it's a secret");
   EXPECT_TRUE(carol.connect()) << carol.error();
@@ -300,7 +370,8 @@ TEST_F(ParleyCtl, OfflineBeforeTheFirstStart) {
   EXPECT_EQ(out, server_.config_path() + ": ok\n");
   EXPECT_EQ(server_.ctl({"frobnicate"}, &out), 2) << out;
   ASSERT_EQ(server_.ctl({"user", "add", "frank@localhost", "--password", "pw"}, &out), 0) << out;
-  EXPECT_EQ(server_.ctl({"user", "add", "frank@nowhere.example", "--password", "pw"}, &out), 1) << out;
+  EXPECT_EQ(server_.ctl({"user", "add", "frank@nowhere.example", "--password", "pw"}, &out), 1)
+      << out;
   server_.start();
   ASSERT_EQ(server_.ctl({"user", "list"}, &out), 0) << out;
   EXPECT_EQ(out, "frank@localhost\n");

@@ -137,7 +137,7 @@ class MamModule final : public Module {
     // Runs even when the server keeps messages forever: accounts may have
     // their own retention (parleyctl archive retention).
     const int days = static_cast<int>(ctx.options().get_int("retention_days"));
-    auto log = ctx.log().clone("mod_mam_expiry@" + ctx.domain());
+    auto log = ModuleContext::make_logger("mod_mam_expiry@" + ctx.domain());
     expiry_ = std::make_unique<PeriodicTask>(
         ctx.executor(), ctx.pool(),
         std::chrono::seconds(ctx.options().get_int("expiry_interval_seconds")),

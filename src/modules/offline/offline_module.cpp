@@ -107,7 +107,7 @@ class OfflineModule final : public Module {
     const int64_t days = ctx.options().get_int("retention_days");
     if (days > 0) {
       const std::chrono::hours retention(24 * days);
-      auto log = ctx.log().clone("mod_offline_expiry@" + ctx.domain());
+      auto log = ModuleContext::make_logger("mod_offline_expiry@" + ctx.domain());
       expiry_ = std::make_unique<PeriodicTask>(
           ctx.executor(), ctx.pool(), kExpiryInterval,
           [&store = ctx.storage().offline(), domain = ctx.domain(), retention, log] {

@@ -57,7 +57,8 @@ void ensure_self_signed(const std::string& cert_path, const std::string& key_pat
   X509_NAME* name = X509_get_subject_name(x509);
   const std::string cn = hosts.empty() ? "localhost" : hosts.front();
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("Parley self-signed"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("Parley self-signed"), -1, -1,
+                             0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(x509, name);
@@ -99,24 +100,45 @@ TlsContexts::TlsContexts(const config::TlsConfig& config, const std::vector<std:
 }
 
 void TlsContexts::build() {
-  default_cert_ = config_.certificate;
-  default_key_ = config_.key;
-  if (default_cert_.empty()) {
-    default_cert_ = (std::filesystem::path(data_dir_) / "certs" / "self-signed.crt").string();
-    default_key_ = (std::filesystem::path(data_dir_) / "certs" / "self-signed.key").string();
-    ensure_self_signed(default_cert_, default_key_, hosts_);
+  std::string cert = config_.certificate;
+  std::string key = config_.key;
+  if (cert.empty()) {
+    cert = (std::filesystem::path(data_dir_) / "certs" / "self-signed.crt").string();
+    key = (std::filesystem::path(data_dir_) / "certs" / "self-signed.key").string();
+    ensure_self_signed(cert, key, hosts_);
   }
-  auto def = make_context(default_cert_, default_key_);
-  std::map<std::string, std::shared_ptr<ssl::context>> table;
+  // The SNI table goes with the default context that reads it: a connection
+  // accepted before a reload keeps both, so a reload never changes the table
+  // under a handshake running on another thread.
+  struct WithSniTable {
+    std::shared_ptr<ssl::context> context;
+    std::map<std::string, std::shared_ptr<ssl::context>> by_domain;
+  };
+  auto bundle = std::make_shared<WithSniTable>();
+  bundle->context = make_context(cert, key);
   for (const auto& [domain, files] : config_.domains)
-    table[domain] = make_context(files.first, files.second);
-  by_domain_ = std::move(table);
-  default_ = std::move(def);
-  SSL_CTX_set_tlsext_servername_callback(default_->native_handle(), sni_callback);
-  SSL_CTX_set_tlsext_servername_arg(default_->native_handle(), &by_domain_);
+    bundle->by_domain[domain] = make_context(files.first, files.second);
+  SSL_CTX_set_tlsext_servername_callback(bundle->context->native_handle(), sni_callback);
+  SSL_CTX_set_tlsext_servername_arg(bundle->context->native_handle(), &bundle->by_domain);
+  default_ = std::shared_ptr<ssl::context>(bundle, bundle->context.get());
+  default_cert_ = std::move(cert);
+  default_key_ = std::move(key);
 }
 
-void TlsContexts::reload() { build(); }
+void TlsContexts::reload() {
+  build();
+}
+
+void TlsContexts::reload(const config::TlsConfig& config) {
+  const config::TlsConfig old = config_;
+  config_ = config;
+  try {
+    build();
+  } catch (...) {
+    config_ = old;
+    throw;
+  }
+}
 
 std::shared_ptr<ssl::context> TlsContexts::make_context(const std::string& cert,
                                                         const std::string& key) {
@@ -152,8 +174,8 @@ std::vector<sasl::ChannelBinding> channel_bindings(SSL* ssl) {
   if (X509* cert = SSL_get_certificate(ssl)) {
     int md_nid = NID_undef, pk_nid = NID_undef;
     const EVP_MD* md = EVP_sha256();
-    if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid) &&
-        md_nid != NID_md5 && md_nid != NID_sha1 && md_nid != NID_undef)
+    if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid) && md_nid != NID_md5 &&
+        md_nid != NID_sha1 && md_nid != NID_undef)
       if (const EVP_MD* sig_md = EVP_get_digestbynid(md_nid)) md = sig_md;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

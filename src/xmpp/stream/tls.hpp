@@ -24,7 +24,10 @@ class TlsContexts {
   boost::asio::ssl::context& default_context() { return *default_; }
   std::shared_ptr<boost::asio::ssl::context> default_context_ptr() { return default_; }
   // Re-reads certificates (SIGHUP). Existing connections keep their context.
+  // Throws like the constructor, leaving the current contexts in place.
   void reload();
+  // The same with new certificate paths.
+  void reload(const config::TlsConfig& config);
   const std::string& certificate_path() const { return default_cert_; }
 
  private:
@@ -35,7 +38,6 @@ class TlsContexts {
   std::vector<std::string> hosts_;
   std::string data_dir_, default_cert_, default_key_;
   std::shared_ptr<boost::asio::ssl::context> default_;
-  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> by_domain_;
 };
 
 // Writes a self-signed certificate (EC P-256, SAN = every host) unless the
