@@ -299,6 +299,7 @@ CommandResult cmd_stats(CommandContext& ctx, const std::vector<std::string>& arg
       {"auth_successes", c.auth_successes.load()},
       {"auth_failures", c.auth_failures.load()},
       {"connections_accepted", c.connections_accepted.load()},
+      {"connections_refused", c.connections_refused.load()},
   };
   json::object o;
   std::vector<std::pair<std::string, std::string>> rows;
@@ -708,7 +709,7 @@ const std::map<std::string, std::string>& details() {
        "Shuts parleyd down gracefully: clients get <system-shutdown/>, storage is flushed."},
       {"stats",
        "Counters since start: sessions, uptime, stanzas in/out, authentication results, "
-       "accepted connections."},
+       "accepted connections and connections refused by the per-address limits."},
       {"session list",
        "Every bound client session: full JID, remote address, TLS, presence "
        "priority and availability."},

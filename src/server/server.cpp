@@ -38,6 +38,10 @@ Server::Server(config::Config config) : config_(std::move(config)) {
   tls_ = std::make_unique<tls::TlsContexts>(config_.tls, config_.hosts, config_.data_dir);
   throttle_ = std::make_unique<AuthThrottle>(
       static_cast<size_t>(config_.limits.auth_failures_per_address_per_minute));
+  admission_ = ConnectionAdmission::create(
+      {static_cast<size_t>(config_.limits.max_connections_per_address),
+       static_cast<double>(config_.limits.new_connections_per_address_per_second),
+       static_cast<double>(config_.limits.new_connections_per_address_burst)});
   start_modules();
 }
 
@@ -126,7 +130,19 @@ void Server::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool direct_tl
             co_await t.async_wait(asio::use_awaitable);
             continue;
           }
-          C2SOptions options{direct_tls, tls_->default_context_ptr(), throttle_.get(), &resumable_};
+          boost::system::error_code peer_ec;
+          const auto peer = socket.remote_endpoint(peer_ec);
+          auto ticket = admission_->admit(peer_ec ? "unknown" : peer.address().to_string());
+          if (!ticket) {
+            // XEP-0205: refused at the TCP level, before any TLS or XML work.
+            counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+            spdlog::debug("refused a connection from {}: over the per-address limits",
+                          peer_ec ? "unknown" : peer.address().to_string());
+            socket.close(peer_ec);
+            continue;
+          }
+          C2SOptions options{direct_tls, tls_->default_context_ptr(), throttle_.get(), &resumable_,
+                             std::move(ticket)};
           std::make_shared<C2SSession>(std::move(socket), *this, std::move(options))->start();
         }
       },

@@ -18,6 +18,7 @@
 #include "xmpp/module.hpp"
 #include "xmpp/router.hpp"
 #include "xmpp/stream/auth_throttle.hpp"
+#include "xmpp/stream/connection_admission.hpp"
 #include "xmpp/stream/stream_management.hpp"
 #include "xmpp/stream/tls.hpp"
 
@@ -85,6 +86,7 @@ class Server final : public ServerCore {
   Counters counters_;
   std::unique_ptr<tls::TlsContexts> tls_;
   std::unique_ptr<AuthThrottle> throttle_;
+  std::shared_ptr<ConnectionAdmission> admission_;
   SmRegistry resumable_;  // XEP-0198 sessions that may be resumed
   std::vector<std::pair<std::string, std::shared_ptr<boost::asio::ip::tcp::acceptor>>> acceptors_;
   std::unique_ptr<boost::asio::signal_set> signals_;

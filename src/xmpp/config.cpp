@@ -172,8 +172,8 @@ struct LimitField {
   const char* doc;
 };
 
-const std::array<LimitField, 13>& limit_fields() {
-  static const std::array<LimitField, 13> fields{{
+const std::array<LimitField, 16>& limit_fields() {
+  static const std::array<LimitField, 16> fields{{
       {"max_stanza_bytes", &Limits::max_stanza_bytes, 1 * KiB, 64 * MiB,
        "Largest stanza (any top-level element, tags included) in bytes accepted after "
        "authentication; a larger one is a `<policy-violation/>` stream error with "
@@ -207,6 +207,15 @@ const std::array<LimitField, 13>& limit_fields() {
        "Most stanzas sent to a client and not yet acknowledged (XEP-0198); beyond "
        "this the stream is closed (or a hibernated session ends) and the unacknowledged "
        "messages go to other resources or offline storage."},
+      {"max_connections_per_address", &Limits::max_connections_per_address, 1, 1000000,
+       "Most open client connections from one IP address; more are closed right after "
+       "accept, before TLS (XEP-0205). Raise it for large NATs or load tests."},
+      {"new_connections_per_address_per_second", &Limits::new_connections_per_address_per_second, 1,
+       1000000,
+       "Sustained rate of new connections accepted from one IP address; faster ones are "
+       "closed right after accept."},
+      {"new_connections_per_address_burst", &Limits::new_connections_per_address_burst, 1, 1000000,
+       "New connections one IP address may open at once before the rate applies."},
   }};
   return fields;
 }

@@ -36,6 +36,7 @@ struct Counters {
   std::atomic<uint64_t> auth_failures{0};
   std::atomic<uint64_t> auth_successes{0};
   std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_refused{0};  // over the per-address limits
 };
 
 class ServerCore {

@@ -816,6 +816,7 @@ void C2SSession::finish_close() {
 }
 
 void C2SSession::cleanup() {
+  options_.admission = {};  // the connection is over
   if (cleaned_up_ || transplanted_ || (hibernated_ && !closing_)) return;
   if (bound_ && sm_resumable_ && !closing_) {
     // The connection dropped without a closing handshake: keep the session
@@ -1054,6 +1055,7 @@ std::optional<C2SSession::HandOver> C2SSession::hand_over(
   if (!closed_) {
     // The client says this connection is dead, though we had not noticed.
     closed_ = true;
+    options_.admission = {};
     boost::system::error_code ec;
     stream_.next_layer().close(ec);
   }
@@ -1062,6 +1064,7 @@ std::optional<C2SSession::HandOver> C2SSession::hand_over(
 }
 
 void C2SSession::hibernate() {
+  options_.admission = {};
   hibernated_ = true;
   closed_ = true;
   out_.clear();

@@ -17,6 +17,7 @@
 #include "xmpp/sasl/scram.hpp"
 #include "xmpp/session.hpp"
 #include "xmpp/stream/auth_throttle.hpp"
+#include "xmpp/stream/connection_admission.hpp"
 #include "xmpp/stream/stream_management.hpp"
 #include "xmpp/xml/stream_parser.hpp"
 
@@ -27,6 +28,9 @@ struct C2SOptions {
   std::shared_ptr<boost::asio::ssl::context> tls;
   AuthThrottle* throttle = nullptr;
   SmRegistry* resumable = nullptr;  // shared by every listener, so any can resume
+  // This connection's slot in the per-address limits; released when the
+  // socket closes (a hibernated session holds none).
+  ConnectionAdmission::Ticket admission;
 };
 
 class C2SSession final : public Session {
