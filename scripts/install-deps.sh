@@ -8,6 +8,7 @@ packages=(
   libboost1.81-all-dev libssl-dev libexpat1-dev libsqlite3-dev libpqxx-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libicu-dev libidn2-dev
   libstrophe-dev libgtest-dev libgmock-dev
+  clang-14 libclang-rt-14-dev
   postgresql openssl
 )
 

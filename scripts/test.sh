@@ -23,3 +23,5 @@ echo "== tests: unit, integration on SQLite and on PostgreSQL"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 600
+echo "== fuzzing: each harness for ${PARLEY_FUZZ_SECONDS:-45} s"
+"$root/scripts/fuzz.sh" "${PARLEY_FUZZ_SECONDS:-45}"

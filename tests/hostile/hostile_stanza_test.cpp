@@ -176,5 +176,22 @@ TEST_F(HostileStanza, Case40_DuplicateResourceReplacesTheOlderSessionWithConflic
   EXPECT_TRUE(reply_with_id(*second, "p2"));
 }
 
+// 48 (found by tests/fuzz): an attribute whose namespace name contains '}'
+// once made the stanza impossible to serialize for its recipient.
+TEST_F(HostileStanza, Case48_BraceInAnAttributeNamespaceIsDeliveredIntact) {
+  XmppClient bob(server_, "bob@localhost", "secret", {.resource = "b"});
+  ASSERT_TRUE(bob.connect());
+  bob.available();
+  auto c = raw_alice();
+  ASSERT_TRUE(c);
+  c->send(
+      "<message to='bob@localhost/b' id='brace' type='chat' xmlns:x='}evil{' x:y='1'>"
+      "<body>still here</body></message>");
+  auto got = bob.expect([](const xml::Element& el) { return el.attr_or("id") == "brace"; });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->child_text("body"), "still here");
+  EXPECT_TRUE(bob.connected());
+}
+
 }  // namespace
 }  // namespace parley::test::hostile

@@ -705,12 +705,24 @@ void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
     StanzaToClient event{*this, stanza, hold};
     if (host_->hooks().run(event) == Flow::Stop) return;
   }
+  std::string bytes;
+  try {
+    bytes = xml::serialize(stanza, ns::client);
+  } catch (const std::invalid_argument& e) {
+    // Parsed input always serializes (tests/fuzz checks it); should a module
+    // ever build something that does not, the sender hears of it and this
+    // session lives on.
+    spdlog::warn("c2s {}: dropping a stanza that cannot be written: {}", jid_.str(), e.what());
+    core_.router().bounce(
+        stanza, {ErrorType::Modify, "not-acceptable", "the stanza cannot be delivered", {}});
+    return;
+  }
   core_.counters().stanzas_out++;
   if (sm_enabled_) {
     sm_out_.push(stanza);
     if (sm_queue_full()) return;
   }
-  write_raw(xml::serialize(stanza, ns::client));
+  write_raw(std::move(bytes));
   if (hold && !closed_) out_holds_.push_back(std::move(hold));
 }
 

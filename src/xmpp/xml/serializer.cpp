@@ -162,7 +162,9 @@ struct AttrName {
 AttrName split_attr_name(std::string_view name) {
   AttrName r;
   if (!name.empty() && name.front() == '{') {
-    const size_t close = name.find('}');
+    // The last '}': a local name cannot contain one, a namespace may (found
+    // by fuzzing: xmlns:x='}evil' x:y='1' made the whole stanza unserializable).
+    const size_t close = name.rfind('}');
     if (close == std::string_view::npos) bad_name("attribute", name);
     r.ns = name.substr(1, close - 1);
     r.local = name.substr(close + 1);

@@ -1160,6 +1160,8 @@ std::vector<std::string> round_trip_stanzas() {
       "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
       "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>oops</text></stream:error>",
       "<message><body><![CDATA[<b>cdata</b> ]]]]><![CDATA[> end]]></body></message>",
+      // Found by tests/fuzz: a namespace name containing '}' on an attribute.
+      "<message xmlns:x='}rn:8' x:y='1' xmlns:z='urn:{a}b}' z:w='2'><body>x</body></message>",
   };
 }
 
