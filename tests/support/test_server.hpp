@@ -60,6 +60,9 @@ class TestServer {
   // Runs parleyctl with this server's config; returns the exit code, output in `out`.
   int ctl(const std::vector<std::string>& args, std::string* out = nullptr) const;
   const std::string& backend() const { return backend_; }
+  // PostgreSQL only: this server's own database and the URI of the cluster's
+  // admin database (to simulate the database going away).
+  const std::string& pg_database() const { return pg_db_; }
 
  private:
   void write_config();
