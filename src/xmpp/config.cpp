@@ -172,8 +172,8 @@ struct LimitField {
   const char* doc;
 };
 
-const std::array<LimitField, 16>& limit_fields() {
-  static const std::array<LimitField, 16> fields{{
+const std::array<LimitField, 18>& limit_fields() {
+  static const std::array<LimitField, 18> fields{{
       {"max_stanza_bytes", &Limits::max_stanza_bytes, 1 * KiB, 64 * MiB,
        "Largest stanza (any top-level element, tags included) in bytes accepted after "
        "authentication; a larger one is a `<policy-violation/>` stream error with "
@@ -207,6 +207,13 @@ const std::array<LimitField, 16>& limit_fields() {
        "Most stanzas sent to a client and not yet acknowledged (XEP-0198); beyond "
        "this the stream is closed (or a hibernated session ends) and the unacknowledged "
        "messages go to other resources or offline storage."},
+      {"client_idle_seconds", &Limits::client_idle_seconds, 5, 86400,
+       "Seconds an authenticated client may stay silent before the server probes the "
+       "connection (an XEP-0198 <r/>, else an XEP-0199 ping); advertised as XEP-0478 "
+       "idle-seconds."},
+      {"idle_ping_timeout_seconds", &Limits::idle_ping_timeout_seconds, 1, 3600,
+       "Seconds to wait for any byte after that probe before the connection counts as dead "
+       "(a resumable XEP-0198 session then waits for resumption, as after any drop)."},
       {"max_connections_per_address", &Limits::max_connections_per_address, 1, 1000000,
        "Most open client connections from one IP address; more are closed right after "
        "accept, before TLS (XEP-0205). Raise it for large NATs or load tests."},

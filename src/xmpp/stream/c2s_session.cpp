@@ -76,6 +76,7 @@ C2SSession::C2SSession(tcp::socket socket, ServerCore& core, C2SOptions options)
       executor_(socket.get_executor()),
       stream_(std::move(socket), *options_.tls),
       deadline_(executor_),
+      idle_timer_(executor_),
       hibernation_timer_(executor_) {
   id_ = next_session_id++;
   boost::system::error_code ec;
@@ -174,6 +175,8 @@ asio::awaitable<void> C2SSession::read_loop() {
                            : co_await stream_.next_layer().async_read_some(
                                  asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
     if (ec) break;
+    last_read_ = std::chrono::steady_clock::now();
+    idle_probe_sent_ = false;
     std::string_view data(buffer.data(), n);
     while (!data.empty() && !closing_) {
       auto result = parser_->feed(data);
@@ -300,6 +303,9 @@ void C2SSession::send_features() {
     auto& limits = features.add_child("limits", std::string(ns::stream_limits));
     limits.add_child("max-bytes", std::string(ns::stream_limits))
         .add_text(std::to_string(core_.config().limits.max_stanza_bytes));
+    // A client that sends something this often is never probed.
+    limits.add_child("idle-seconds", std::string(ns::stream_limits))
+        .add_text(std::to_string(core_.config().limits.client_idle_seconds));
     features.add_child("sm", std::string(ns::sm));
     StreamFeaturesAuthenticated event{*this, features};
     host_->hooks().run(event);
@@ -562,6 +568,8 @@ asio::awaitable<void> C2SSession::sasl_succeeded(std::string additional_data) {
   authenticated_ = true;
   core_.counters().auth_successes++;
   deadline_.cancel();
+  last_read_ = std::chrono::steady_clock::now();
+  watch_idle(last_read_ + std::chrono::seconds(core_.config().limits.client_idle_seconds));
   write_raw(xml::serialize(sasl_element("success", additional_data)));
   restart_pending_ = true;
   co_return;
@@ -827,8 +835,51 @@ void C2SSession::finish_close() {
   cleanup();
 }
 
+void C2SSession::watch_idle(std::chrono::steady_clock::time_point at) {
+  idle_timer_.expires_at(at);
+  idle_timer_.async_wait([weak = std::weak_ptr<C2SSession>(std::static_pointer_cast<C2SSession>(
+                              shared_from_this()))](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) s->on_idle_timer();
+  });
+}
+
+void C2SSession::on_idle_timer() {
+  if (closed_ || closing_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const auto idle = std::chrono::seconds(core_.config().limits.client_idle_seconds);
+  if (now - last_read_ < idle) {
+    watch_idle(last_read_ + idle);  // the client spoke since the timer was set
+    return;
+  }
+  if (!idle_probe_sent_) {
+    idle_probe_sent_ = true;
+    if (sm_enabled_) {
+      write_raw("<r xmlns='urn:xmpp:sm:3'/>");
+    } else {
+      xml::Element ping("iq", std::string(ns::client));
+      ping.set_attr("type", "get");
+      ping.set_attr("id", "idle-probe");
+      ping.set_attr("from", stream_host_);
+      ping.set_attr("to", jid_.str());
+      ping.add_child("ping", "urn:xmpp:ping");
+      write_raw(xml::serialize(ping, ns::client));
+    }
+    watch_idle(now + std::chrono::seconds(core_.config().limits.idle_ping_timeout_seconds));
+    return;
+  }
+  // Silent through the probe: the connection is dead though TCP has not
+  // said so. Dropped like any lost connection, so a resumable session
+  // hibernates and keeps what the client has not acknowledged.
+  spdlog::info("c2s {}: no answer to the idle probe, dropping the connection", jid_.str());
+  boost::system::error_code ignored;
+  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.next_layer().cancel(ignored);
+}
+
 void C2SSession::cleanup() {
   options_.admission = {};  // the connection is over
+  idle_timer_.cancel();
   if (cleaned_up_ || transplanted_ || (hibernated_ && !closing_)) return;
   if (bound_ && sm_resumable_ && !closing_) {
     // The connection dropped without a closing handshake: keep the session

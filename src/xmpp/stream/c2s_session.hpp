@@ -93,6 +93,15 @@ class C2SSession final : public Session {
   boost::asio::any_io_executor executor_;
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
   boost::asio::steady_timer deadline_;
+  // Dead-connection detection once authenticated: after limits.client_idle_seconds
+  // without a byte from the client, a probe (<r/> under XEP-0198, else a
+  // XEP-0199 ping); no byte within limits.idle_ping_timeout_seconds after it
+  // and the connection counts as dropped (a resumable session hibernates).
+  boost::asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_read_;
+  bool idle_probe_sent_ = false;
+  void watch_idle(std::chrono::steady_clock::time_point at);
+  void on_idle_timer();
   std::unique_ptr<xml::StreamParser> parser_;
   std::deque<Event> events_;
 
