@@ -172,8 +172,8 @@ struct LimitField {
   const char* doc;
 };
 
-const std::array<LimitField, 18>& limit_fields() {
-  static const std::array<LimitField, 18> fields{{
+const std::array<LimitField, 20>& limit_fields() {
+  static const std::array<LimitField, 20> fields{{
       {"max_stanza_bytes", &Limits::max_stanza_bytes, 1 * KiB, 64 * MiB,
        "Largest stanza (any top-level element, tags included) in bytes accepted after "
        "authentication; a larger one is a `<policy-violation/>` stream error with "
@@ -207,6 +207,11 @@ const std::array<LimitField, 18>& limit_fields() {
        "Most stanzas sent to a client and not yet acknowledged (XEP-0198); beyond "
        "this the stream is closed (or a hibernated session ends) and the unacknowledged "
        "messages go to other resources or offline storage."},
+      {"client_bytes_per_second", &Limits::client_bytes_per_second, 1024, 1 * GiB,
+       "Sustained rate at which one client connection is read; a faster client is not cut "
+       "off, the server reads more slowly (TCP pushes back)."},
+      {"client_burst_bytes", &Limits::client_burst_bytes, 8 * KiB, 1 * GiB,
+       "Bytes a client may send at once before client_bytes_per_second applies."},
       {"client_idle_seconds", &Limits::client_idle_seconds, 5, 86400,
        "Seconds an authenticated client may stay silent before the server probes the "
        "connection (an XEP-0198 <r/>, else an XEP-0199 ping); advertised as XEP-0478 "

@@ -89,6 +89,8 @@ struct Limits {
   int64_t send_buffer_bytes = 4 * 1024 * 1024;
   int64_t sm_resume_timeout_seconds = 24 * 3600;
   int64_t sm_max_unacked_stanzas = 5000;
+  int64_t client_bytes_per_second = 128 * 1024;
+  int64_t client_burst_bytes = 1024 * 1024;
   int64_t client_idle_seconds = 300;
   int64_t idle_ping_timeout_seconds = 60;
   int64_t max_connections_per_address = 100;

@@ -160,7 +160,9 @@ class HostileNonReader : public Hostile {
   HostileNonReader()
       : Hostile([] {
           TestServerOptions o;
-          o.limits = "send_buffer_bytes = 65536\n";
+          // The pump must outrun the kernel's buffers, so its own reading is not shaped.
+    o.limits = "send_buffer_bytes = 65536\nclient_bytes_per_second = 1073741824\n"
+               "client_burst_bytes = 1073741824\n";
           return o;
         }()) {}
 };
@@ -187,6 +189,41 @@ TEST_F(HostileNonReader, Case47_ClientThatNeverReadsIsDisconnected) {
   EXPECT_TRUE(gone) << "the non-reading session is still there after 20 MiB";
   bob->send("<iq type='get' id='alive' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
   EXPECT_TRUE(reply_with_id(*bob, "alive"));
+}
+
+// 50 (note 37): a client sending faster than its rate is read more slowly,
+// not cut off, and loses nothing.
+class HostileShaping : public Hostile {
+ protected:
+  HostileShaping() : Hostile([] {
+    TestServerOptions o;
+    o.limits = "client_bytes_per_second = 16384\nclient_burst_bytes = 16384\n";
+    return o;
+  }()) {}
+};
+
+TEST_F(HostileShaping, Case50_FastClientIsSlowedDownNotDropped) {
+  XmppClient bob(server_, "bob@localhost", "secret", {.resource = "b"});
+  ASSERT_TRUE(bob.connect());
+  bob.available();
+  auto c = raw_alice();
+  ASSERT_TRUE(c);
+  const std::string body(8000, 'f');
+  const auto start = std::chrono::steady_clock::now();
+  std::string burst;
+  for (int i = 0; i < 10; ++i)
+    burst += "<message to='bob@localhost/b' type='chat' id='f" + std::to_string(i) + "'><body>" +
+             body + "</body></message>";
+  c->send(burst);  // 80 kB at once, five times the burst
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "f" + std::to_string(i);
+    ASSERT_TRUE(bob.expect([&](const xml::Element& el) { return el.attr_or("id") == id; }, 20s))
+        << id;
+  }
+  // (80 kB - 16 kB burst) at 16 kB/s: about four seconds of paced reading.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 3s);
+  c->send("<iq type='get' id='after' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+  EXPECT_TRUE(reply_with_id(*c, "after"));
 }
 
 }  // namespace

@@ -177,6 +177,8 @@ asio::awaitable<void> C2SSession::read_loop() {
     if (ec) break;
     last_read_ = std::chrono::steady_clock::now();
     idle_probe_sent_ = false;
+    co_await shape_reading(n);
+    if (closed_) break;
     std::string_view data(buffer.data(), n);
     while (!data.empty() && !closing_) {
       auto result = parser_->feed(data);
@@ -833,6 +835,30 @@ void C2SSession::finish_close() {
   stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
   stream_.next_layer().close(ec);
   cleanup();
+}
+
+asio::awaitable<void> C2SSession::shape_reading(size_t bytes) {
+  // A token bucket of bytes: a client over its rate waits before the next
+  // read, so the kernel's buffers fill and TCP slows the sender down; nothing
+  // is dropped and other sessions on this thread keep running.
+  const auto& limits = core_.config().limits;
+  const double rate = static_cast<double>(limits.client_bytes_per_second);
+  const double burst = static_cast<double>(limits.client_burst_bytes);
+  const auto now = std::chrono::steady_clock::now();
+  if (read_tokens_refilled_ == std::chrono::steady_clock::time_point{}) {
+    read_tokens_ = burst;
+  } else {
+    const double elapsed = std::chrono::duration<double>(now - read_tokens_refilled_).count();
+    read_tokens_ = std::min(burst, read_tokens_ + elapsed * rate);
+  }
+  read_tokens_refilled_ = now;
+  read_tokens_ -= static_cast<double>(bytes);
+  if (read_tokens_ >= 0) co_return;
+  asio::steady_timer pause(executor_);
+  pause.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(-read_tokens_ / rate)));
+  boost::system::error_code ec;
+  co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
 }
 
 void C2SSession::watch_idle(std::chrono::steady_clock::time_point at) {

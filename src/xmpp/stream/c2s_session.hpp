@@ -98,6 +98,10 @@ class C2SSession final : public Session {
   // XEP-0199 ping); no byte within limits.idle_ping_timeout_seconds after it
   // and the connection counts as dropped (a resumable session hibernates).
   boost::asio::steady_timer idle_timer_;
+  // Read shaping (limits.client_bytes_per_second / client_burst_bytes).
+  boost::asio::awaitable<void> shape_reading(size_t bytes);
+  double read_tokens_ = 0;
+  std::chrono::steady_clock::time_point read_tokens_refilled_{};
   std::chrono::steady_clock::time_point last_read_;
   bool idle_probe_sent_ = false;
   void watch_idle(std::chrono::steady_clock::time_point at);
