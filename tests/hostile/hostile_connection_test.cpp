@@ -161,8 +161,9 @@ class HostileNonReader : public Hostile {
       : Hostile([] {
           TestServerOptions o;
           // The pump must outrun the kernel's buffers, so its own reading is not shaped.
-    o.limits = "send_buffer_bytes = 65536\nclient_bytes_per_second = 1073741824\n"
-               "client_burst_bytes = 1073741824\n";
+          o.limits =
+              "send_buffer_bytes = 65536\nclient_bytes_per_second = 1073741824\n"
+              "client_burst_bytes = 1073741824\n";
           return o;
         }()) {}
 };
@@ -195,11 +196,12 @@ TEST_F(HostileNonReader, Case47_ClientThatNeverReadsIsDisconnected) {
 // not cut off, and loses nothing.
 class HostileShaping : public Hostile {
  protected:
-  HostileShaping() : Hostile([] {
-    TestServerOptions o;
-    o.limits = "client_bytes_per_second = 16384\nclient_burst_bytes = 16384\n";
-    return o;
-  }()) {}
+  HostileShaping()
+      : Hostile([] {
+          TestServerOptions o;
+          o.limits = "client_bytes_per_second = 16384\nclient_burst_bytes = 16384\n";
+          return o;
+        }()) {}
 };
 
 TEST_F(HostileShaping, Case50_FastClientIsSlowedDownNotDropped) {

@@ -89,6 +89,9 @@ void Hostile::SetUp() {
   bystander_->drain(200ms);
   baseline_ = usage_of(server_.pid());
   ASSERT_GT(baseline_.fds, 0u);
+  // PostgreSQL connections of the storage pool open on first use (pool_size
+  // 4 in the test config): up to four more sockets are the pool, not a leak.
+  if (server_.backend() == "postgresql") baseline_.fds += 4;
 }
 
 void Hostile::TearDown() {
