@@ -10,6 +10,7 @@ packages=(
   libstrophe-dev libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev
   postgresql openssl
+  faketime  # the stepped-clock hostile case preloads libfaketime
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // parleyd: the Parley XMPP server.
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -52,6 +53,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   parley::setup_logging(loaded.config->log);
+  // A write past a file size limit (RLIMIT_FSIZE, a quota) must fail with
+  // EFBIG like a full disk, so storage reports an error; by default the
+  // signal would kill the server instead.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     parley::Server server(std::move(*loaded.config));
     return server.run();

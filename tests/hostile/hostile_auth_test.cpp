@@ -1,5 +1,11 @@
-// Hostile cases 21–30: authentication and the stream around it (reliability
-// note §5 items 15–23).
+// Hostile cases 21–30, 53 and 54: authentication and the stream around it
+// (reliability note §5 items 15–23), and the TLS under it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <string>
 
 #include "hostile/hostile_support.hpp"
@@ -173,6 +179,108 @@ TEST_F(HostileAddressThrottle, Case30_AddressOverTheFailureRateIsRefusedTemporar
   c.send(plain_auth("", "alice", "secret"));
   EXPECT_NE(failure_of(c).find("<temporary-auth-failure/>"), std::string::npos) << c.received();
   EXPECT_EQ(c.received().find("<success"), std::string::npos);
+}
+
+// The server-first-message's combined nonce after a SCRAM-SHA-1 client-first
+// for alice with client nonce `client_nonce`; empty if there was no challenge.
+std::string scram_server_nonce(RawClient& c, const std::string& client_nonce) {
+  c.clear();
+  c.send(std::string("<auth xmlns='") + kSasl + "' mechanism='SCRAM-SHA-1'>" +
+         sasl::base64_encode("n,,n=alice,r=" + client_nonce) + "</auth>");
+  if (!c.read_until("</challenge>")) return {};
+  const std::string& in = c.received();
+  const size_t open = in.find('>', in.find("<challenge")) + 1;
+  const auto first = sasl::base64_decode(in.substr(open, in.find("</challenge>") - open));
+  if (!first || first->rfind("r=", 0) != 0) return {};
+  return first->substr(2, first->find(',') - 2);
+}
+
+std::string scram_final(const std::string& nonce) {
+  // A well-formed proof of the right length (20 bytes for SHA-1); its value
+  // does not matter, the nonce check must fail first or with it.
+  const std::string proof = sasl::base64_encode(std::string(20, '\x5a'));
+  return std::string("<response xmlns='") + kSasl + "'>" +
+         sasl::base64_encode("c=biws,r=" + nonce + ",p=" + proof) + "</response>";
+}
+
+// 53 (note 22): a client-final-message whose nonce is not the one this
+// exchange agreed (tampered, or replayed from another stream) is refused
+// with not-authorized, and the right password works afterwards.
+TEST_F(HostileAuth, Case53_TamperedOrReplayedScramNonceIsNotAuthorized) {
+  RawClient first(server_.c2s_port());
+  ASSERT_TRUE(open_stream(first));
+  ASSERT_TRUE(start_tls(first));
+  const std::string nonce = scram_server_nonce(first, "fyko+d2lbbFgONRv9qkxdawL");
+  ASSERT_FALSE(nonce.empty()) << first.received();
+  ASSERT_EQ(nonce.rfind("fyko+d2lbbFgONRv9qkxdawL", 0), 0u) << "the server nonce extends the client's";
+  ASSERT_GT(nonce.size(), std::string("fyko+d2lbbFgONRv9qkxdawL").size());
+  first.clear();
+  first.send(scram_final(nonce + "x"));
+  EXPECT_NE(failure_of(first).find("<not-authorized/>"), std::string::npos) << first.received();
+
+  // Replay: another stream gets another server nonce; the old one is refused.
+  RawClient second(server_.c2s_port());
+  ASSERT_TRUE(open_stream(second));
+  ASSERT_TRUE(start_tls(second));
+  const std::string fresh = scram_server_nonce(second, "fyko+d2lbbFgONRv9qkxdawL");
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_NE(fresh, nonce) << "server nonces must not repeat";
+  second.clear();
+  second.send(scram_final(nonce));
+  EXPECT_NE(failure_of(second).find("<not-authorized/>"), std::string::npos) << second.received();
+  EXPECT_EQ(second.received().find("<success"), std::string::npos);
+
+  // The account is not locked by any of this.
+  RawClient ok(server_.c2s_port());
+  EXPECT_TRUE(raw_login(ok, "alice", "secret"));
+}
+
+// The result of a TLS handshake with the direct-TLS port by a client limited
+// to `max_version` and the TLS 1.2 `ciphers`: the negotiated version, or 0
+// when the server refused.
+int handshake_with(uint16_t port, int max_version, const char* ciphers) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  // The client is willing to go as low as an attacker would push it.
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, max_version);
+  SSL_CTX_set_cipher_list(ctx, ciphers);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  const int version = SSL_connect(ssl) == 1 ? SSL_version(ssl) : 0;
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  ::close(fd);
+  return version;
+}
+
+// 54 (note 24): protocol and cipher downgrades. TLS 1.0 and 1.1 are refused,
+// so are TLS 1.2 CBC suites; TLS 1.2 AEAD works and a modern client gets 1.3.
+TEST_F(HostileAuth, Case54_TlsDowngradesAreRefused) {
+  const uint16_t port = server_.direct_tls_port();
+  const char* any = "ALL:@SECLEVEL=0";
+  EXPECT_EQ(handshake_with(port, TLS1_VERSION, any), 0) << "TLS 1.0 accepted";
+  EXPECT_EQ(handshake_with(port, TLS1_1_VERSION, any), 0) << "TLS 1.1 accepted";
+  // The generated certificate is ECDSA P-256; these suites would fit it.
+  EXPECT_EQ(handshake_with(port, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0"), 0)
+      << "CBC with SHA-1 accepted";
+  EXPECT_EQ(handshake_with(port, TLS1_2_VERSION, "ECDHE-ECDSA-AES256-SHA384:@SECLEVEL=0"), 0)
+      << "CBC accepted";
+  EXPECT_EQ(handshake_with(port, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"), TLS1_2_VERSION);
+  EXPECT_EQ(handshake_with(port, TLS1_3_VERSION, "DEFAULT"), TLS1_3_VERSION);
 }
 
 }  // namespace

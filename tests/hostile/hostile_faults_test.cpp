@@ -1,9 +1,17 @@
-// Hostile case 49 (reliability note §5 item 45): the database goes away in the
-// middle of traffic and comes back. Senders get a temporary (wait) error for
-// what could not be stored, logins a temporary-auth-failure, and the server
-// recovers by itself.
+// Hostile cases 49 and 51 (reliability note §5 items 45-46): the database goes
+// away in the middle of traffic and comes back; the disk fills up and space is
+// freed again. Senders get an error for what could not be stored (never a
+// silent loss), logins a temporary-auth-failure, and the server recovers by
+// itself.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -77,6 +85,86 @@ TEST_F(HostileFaults, Case49_DatabaseDownGivesWaitErrorsThenRecovers) {
   auto got = bob.expect([](const xml::Element& el) { return el.attr_or("id") == "kept"; });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->child_text("body"), "2");
+}
+
+// The files parleyd writes may grow no further than `bytes` (RLIMIT_FSIZE on
+// the running process): every write that would extend one fails with EFBIG,
+// which is what a full disk looks like to SQLite and the logger. RLIM_INFINITY
+// frees the space again.
+void limit_file_size(pid_t pid, rlim_t bytes) {
+  // Only the soft limit moves: raising a hard limit again needs privileges.
+  rlimit limit{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, nullptr, &limit), 0) << std::strerror(errno);
+  limit.rlim_cur = std::min(bytes, limit.rlim_max);
+  ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0) << std::strerror(errno);
+}
+
+TEST_F(HostileFaults, Case51_FullDiskGivesErrorsNotACrashAndNothingIsLost) {
+  if (server_.backend() != "sqlite") GTEST_SKIP() << "the disk of the embedded store";
+  auto alice = raw_alice("a");
+  ASSERT_TRUE(alice);
+  namespace fs = std::filesystem;
+  const fs::path db = fs::path(server_.dir()) / "data" / "parley.db";
+  uintmax_t largest = fs::file_size(db);
+  if (fs::exists(db.string() + "-wal")) largest = std::max(largest, fs::file_size(db.string() + "-wal"));
+  limit_file_size(server_.pid(), largest);
+
+  // Offline messages for bob, 48 KiB each, until the store refuses one.
+  std::string body(48 * 1024, 'x');
+  std::set<std::string> sent;
+  std::set<std::string> bounced;
+  // The store answers after the pings do (it runs off the I/O thread), so
+  // bounces are looked for in everything received so far.
+  auto collect_bounces = [&] {
+    for (const auto& id : sent) {
+      if (bounced.count(id) || alice->received().find("id='" + id + "'") == std::string::npos)
+        continue;
+      auto bounce = reply_with_id(*alice, id);
+      ASSERT_TRUE(bounce) << alice->received().substr(0, 2000);
+      ASSERT_EQ(bounce->attr_or("type"), "error");
+      const xml::Element* error = bounce->child("error");
+      ASSERT_NE(error, nullptr);
+      EXPECT_EQ(error->attr_or("type"), "wait");
+      bounced.insert(id);
+    }
+  };
+  for (int i = 0; i < 200 && bounced.empty(); ++i) {
+    const std::string id = "m" + std::to_string(i);
+    std::string message = "<message to='bob@localhost' type='chat' id='";
+    message += id;
+    message += "'><body>";
+    message += body;
+    message += "</body></message>";
+    alice->send(message);
+    sent.insert(id);
+    const std::string sync = "sync" + std::to_string(i);
+    alice->send("<iq type='get' id='" + sync + "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+    ASSERT_TRUE(reply_with_id(*alice, sync)) << "the server stopped answering at " << i;
+    alice->read_until("type='error'", 300ms);
+    collect_bounces();
+  }
+  alice->read_until("\x01never", 1s);  // bounces of the last messages
+  collect_bounces();
+  ASSERT_FALSE(bounced.empty()) << "no write failed: the limit did not bite";
+
+  // Space is freed: storage works again without a restart.
+  limit_file_size(server_.pid(), RLIM_INFINITY);
+  alice->send("<message to='bob@localhost' type='chat' id='after'><body>after</body></message>");
+  sent.insert("after");
+  alice->send("<iq type='get' id='sync-after' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_TRUE(reply_with_id(*alice, "sync-after"));
+
+  // Every message was either refused to its sender or is delivered, once.
+  XmppClient bob(server_, "bob@localhost", "secret", {.resource = "b"});
+  ASSERT_TRUE(bob.connect()) << bob.error();
+  bob.available();
+  std::multiset<std::string> delivered;
+  while (auto got = bob.expect([](const xml::Element& el) { return el.name() == "message"; }, 3s))
+    delivered.insert(got->attr_or("id"));
+  std::multiset<std::string> expected;
+  for (const auto& id : sent)
+    if (!bounced.count(id)) expected.insert(id);
+  EXPECT_EQ(delivered, expected);
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ void TestServer::start() {
     int log = open((dir_ + "/stderr.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
+    for (const auto& [name, value] : options_.environment) setenv(name.c_str(), value.c_str(), 1);
     execl(PARLEYD_PATH, "parleyd", "--config", config_path_.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }

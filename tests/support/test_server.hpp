@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parley::storage {
@@ -24,6 +25,8 @@ struct TestServerOptions {
       extra_config;  // TOML appended to the generated file (e.g. "[modules.offline]\nquota = 2\n")
   std::string limits;        // lines inside [limits]
   std::string server_extra;  // lines inside [server]
+  // Extra environment of the parleyd process (e.g. LD_PRELOAD of libfaketime).
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 class TestServer {
