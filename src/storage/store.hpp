@@ -229,6 +229,44 @@ class BlockListStore {
   virtual std::vector<AbuseReport> reports(const std::string& domain, size_t limit) = 0;
 };
 
+// Multi-user chat rooms (XEP-0045) that outlive their occupants: the room's
+// configuration (an opaque document owned by the muc module), its subject and
+// its affiliations. A service is a MUC domain ("conference.example.org"), a
+// room its prepared localpart.
+struct MucRoom {
+  std::string service;
+  std::string room;
+  std::string config;   // the module's own encoding
+  std::string subject;  // empty = none
+  Timestamp created{};
+  friend bool operator==(const MucRoom&, const MucRoom&) = default;
+};
+
+struct MucAffiliation {
+  std::string jid;          // bare, prepared
+  std::string affiliation;  // owner | admin | member | outcast
+  std::string nick;         // reserved nickname, may be empty
+  std::string reason;
+  friend bool operator==(const MucAffiliation&, const MucAffiliation&) = default;
+};
+
+class MucStore {
+ public:
+  virtual ~MucStore() = default;
+  // Inserts or replaces the room's configuration and subject.
+  virtual void put_room(const MucRoom& room) = 0;
+  // Removes the room and its affiliations; false if there was no such room.
+  virtual bool remove_room(const std::string& service, const std::string& room) = 0;
+  // Every stored room of a service, by name.
+  virtual std::vector<MucRoom> rooms(const std::string& service) = 0;
+  // The room's affiliations, by JID.
+  virtual std::vector<MucAffiliation> affiliations(const std::string& service,
+                                                   const std::string& room) = 0;
+  // Sets one affiliation; "none" removes the JID's row.
+  virtual void set_affiliation(const std::string& service, const std::string& room,
+                               const MucAffiliation& affiliation) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -238,6 +276,7 @@ class Storage {
   virtual KeyValueStore& keyval() = 0;
   virtual ArchiveStore& archive() = 0;
   virtual BlockListStore& blocklist() = 0;
+  virtual MucStore& muc() = 0;
   virtual std::string backend_name() const = 0;  // "sqlite" / "postgresql"
   virtual int schema_version() = 0;
   // Flushes and checkpoints (SQLite WAL checkpoint); called on shutdown.

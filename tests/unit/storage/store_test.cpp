@@ -55,7 +55,7 @@ RosterItem item(std::string jid, std::string name, Subscription sub,
 }
 
 // The number of migrations both backends ship.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -744,6 +744,50 @@ TEST_P(StoreTest, SurvivesLostServerConnections) {
     EXPECT_TRUE(offline().push(alice_, "<m/>", now_us(), 0));
   }
   EXPECT_EQ(offline().count(alice_), 8u);
+}
+
+// --- multi-user chat rooms ----------------------------------------------------
+
+TEST_P(StoreTest, MucRoomsAndAffiliationsRoundTripAndGoWithTheRoom) {
+  MucStore& muc = storage_->muc();
+  const std::string service = "conference.example.org";
+  EXPECT_TRUE(muc.rooms(service).empty());
+  MucRoom room{service, "lobby", "persistent=1\nname=L'obby \"x\"", "", now_us()};
+  muc.put_room(room);
+  muc.put_room({service, "attic", "persistent=1", "dust", now_us()});
+  muc.put_room({"conference.example.net", "lobby", "x", "", now_us()});
+  auto rooms = muc.rooms(service);
+  ASSERT_EQ(rooms.size(), 2u);
+  EXPECT_EQ(rooms[0].room, "attic");
+  EXPECT_EQ(rooms[1], room);
+  // Replacing keeps one row and the creation time.
+  room.subject = "new subject";
+  muc.put_room({service, "lobby", room.config, room.subject, now_us() + 1h});
+  rooms = muc.rooms(service);
+  ASSERT_EQ(rooms.size(), 2u);
+  EXPECT_EQ(rooms[1], room);
+
+  muc.set_affiliation(service, "lobby", {"alice@example.org", "owner", "", ""});
+  muc.set_affiliation(service, "lobby", {"bob@example.org", "member", "bobby", ""});
+  muc.set_affiliation(service, "lobby", {"eve@example.org", "outcast", "", "spam"});
+  muc.set_affiliation(service, "attic", {"bob@example.org", "admin", "", ""});
+  muc.set_affiliation(service, "lobby", {"bob@example.org", "admin", "bob", ""});  // replaces
+  auto affs = muc.affiliations(service, "lobby");
+  ASSERT_EQ(affs.size(), 3u);
+  EXPECT_EQ(affs[0], (MucAffiliation{"alice@example.org", "owner", "", ""}));
+  EXPECT_EQ(affs[1], (MucAffiliation{"bob@example.org", "admin", "bob", ""}));
+  EXPECT_EQ(affs[2], (MucAffiliation{"eve@example.org", "outcast", "", "spam"}));
+  muc.set_affiliation(service, "lobby", {"eve@example.org", "none", "", ""});
+  EXPECT_EQ(muc.affiliations(service, "lobby").size(), 2u);
+
+  reopen();
+  EXPECT_EQ(storage_->muc().rooms(service).size(), 2u);
+  EXPECT_TRUE(storage_->muc().remove_room(service, "lobby"));
+  EXPECT_FALSE(storage_->muc().remove_room(service, "lobby"));
+  EXPECT_TRUE(storage_->muc().affiliations(service, "lobby").empty());
+  EXPECT_EQ(storage_->muc().affiliations(service, "attic").size(), 1u);
+  EXPECT_EQ(storage_->muc().rooms(service).size(), 1u);
+  EXPECT_EQ(storage_->muc().rooms("conference.example.net").size(), 1u);
 }
 
 std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info) {
