@@ -1,0 +1,746 @@
+// Presence (join, nickname change, leave) and messages (groupchat, private
+// messages, invitations) of a room. IQs (disco, muc#admin, muc#owner, ping)
+// are in room_admin.cpp.
+#include "modules/muc/room.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <charconv>
+#include <ctime>
+
+#include "modules/muc/muc_ns.hpp"
+#include "xmpp/blocking_pool.hpp"
+#include "xmpp/detached.hpp"
+#include "xmpp/router.hpp"
+#include "xmpp/sasl/scram.hpp"
+#include "xmpp/xml/serializer.hpp"
+
+namespace parley::muc {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::system_clock;
+
+const char* to_string(Affiliation a) {
+  switch (a) {
+    case Affiliation::Outcast: return "outcast";
+    case Affiliation::None: return "none";
+    case Affiliation::Member: return "member";
+    case Affiliation::Admin: return "admin";
+    case Affiliation::Owner: return "owner";
+  }
+  return "none";
+}
+
+const char* to_string(Role r) {
+  switch (r) {
+    case Role::None: return "none";
+    case Role::Visitor: return "visitor";
+    case Role::Participant: return "participant";
+    case Role::Moderator: return "moderator";
+  }
+  return "none";
+}
+
+std::optional<Affiliation> affiliation_from(std::string_view s) {
+  if (s == "outcast") return Affiliation::Outcast;
+  if (s == "none") return Affiliation::None;
+  if (s == "member") return Affiliation::Member;
+  if (s == "admin") return Affiliation::Admin;
+  if (s == "owner") return Affiliation::Owner;
+  return std::nullopt;
+}
+
+std::optional<Role> role_from(std::string_view s) {
+  if (s == "none") return Role::None;
+  if (s == "visitor") return Role::Visitor;
+  if (s == "participant") return Role::Participant;
+  if (s == "moderator") return Role::Moderator;
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<int64_t> to_int(const std::string& s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+// XEP-0082 DateTime ("2026-11-28T10:00:00Z", fractions and offsets allowed).
+std::optional<Clock::time_point> parse_datetime(const std::string& text) {
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
+    return std::nullopt;
+  // Beyond what the clock's nanoseconds can count (1678-2261): clamp.
+  if (y >= 2262) return Clock::time_point::max();
+  if (y <= 1678) return Clock::time_point::min();
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  auto t = Clock::from_time_t(timegm(&tm));
+  size_t pos = 19;
+  if (pos < text.size() && text[pos] == '.') {
+    size_t end = pos + 1;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    std::string frac = text.substr(pos + 1, std::min<size_t>(end - pos - 1, 6));
+    while (frac.size() < 6) frac += '0';
+    t += std::chrono::microseconds(std::stoll(frac));
+    pos = end;
+  }
+  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int oh = 0, om = 0;
+    if (std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
+    const auto offset = std::chrono::hours(oh) + std::chrono::minutes(om);
+    t += text[pos] == '+' ? -offset : offset;
+  }
+  return t;
+}
+
+// Code points of a UTF-8 string.
+size_t utf8_length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+void add_codes(xml::Element& stanza, const std::vector<int>& codes) {
+  if (codes.empty()) return;
+  xml::Element* x = stanza.child("x", kMucUser);
+  if (!x) x = &stanza.add_child("x", std::string(kMucUser));
+  for (int code : codes) x->add_child("status", std::string(kMucUser)).set_attr("code", std::to_string(code));
+}
+
+// The client's presence as the room keeps it: its payload (show, status,
+// caps, ...) without anything the room itself stamps.
+xml::Element strip_presence(const xml::Element& presence) {
+  xml::Element out("presence", "jabber:client");
+  for (const auto& node : presence.nodes()) {
+    if (!node.is_element()) continue;
+    const xml::Element& c = *node.element;
+    if (c.is("x", kMuc) || c.is("x", kMucUser) || c.is("occupant-id", kOccupantId)) continue;
+    out.add_child(c);
+  }
+  return out;
+}
+
+void remove_room_stamps(xml::Element& stanza, const std::string& room) {
+  stanza.remove_children("occupant-id", kOccupantId);
+  auto& nodes = stanza.nodes();
+  std::erase_if(nodes, [&](const xml::Node& n) {
+    return n.is_element() && n.element->is("stanza-id", kStanzaId) &&
+           n.element->attr_or("by") == room;
+  });
+}
+
+}  // namespace
+
+Room::Room(RoomHost& host, asio::any_io_executor executor, Jid jid, RoomConfig config, bool fresh)
+    : host_(host),
+      strand_(asio::make_strand(executor)),
+      jid_(std::move(jid)),
+      config_(std::move(config)),
+      fresh_(fresh),
+      stored_(!fresh),
+      created_(Clock::now()) {
+  if (config_.occupant_id_secret.empty()) config_.occupant_id_secret = random_id(24);
+  publish_listing();
+}
+
+void Room::load(std::string subject, std::vector<storage::MucAffiliation> affiliations) {
+  subject_ = std::move(subject);
+  for (const auto& a : affiliations)
+    if (auto af = affiliation_from(a.affiliation); af && *af != Affiliation::None)
+      affiliations_[a.jid] = {*af, a.nick, a.reason};
+}
+
+Room::Listing Room::listing() const {
+  std::lock_guard lock(listing_mutex_);
+  return listing_;
+}
+
+void Room::publish_listing() {
+  std::lock_guard lock(listing_mutex_);
+  listing_.listed = config_.public_room && !locked_ && !fresh_;
+  listing_.title = config_.name.empty() ? jid_.local() : config_.name;
+}
+
+void Room::handle(xml::Element stanza, DeliveryHold hold) {
+  if (gone_) {
+    host_.dispatch_again(std::move(stanza));
+    return;
+  }
+  std::optional<Jid> from = attr_jid(stanza, "from");
+  std::optional<Jid> to = attr_jid(stanza, "to");
+  if (!from || !to) return;
+  switch (stanza_kind(stanza)) {
+    case StanzaKind::Presence:
+      on_presence(stanza, *from, *to);
+      break;
+    case StanzaKind::Message:
+      if (fresh_) {
+        reply_error(stanza, StanzaError::item_not_found());
+        break;
+      }
+      on_message(stanza, *from, *to, std::move(hold));
+      break;
+    case StanzaKind::Iq:
+      if (fresh_) {
+        reply_error(stanza, StanzaError::item_not_found());
+        break;
+      }
+      on_iq(stanza, *from, *to);
+      break;
+    case StanzaKind::Other:
+      break;
+  }
+  // Created for a presence that did not make anyone join: no room after all.
+  if (fresh_ && !gone_) gone();
+}
+
+void Room::session_gone(const Jid& real) {
+  if (gone_) return;
+  if (Occupant* o = occupant_by_real(real)) leave(o->nick, {}, {}, {});
+}
+
+// --- presence -----------------------------------------------------------------
+
+void Room::on_presence(xml::Element& stanza, const Jid& from, const Jid& to) {
+  const std::string type = stanza.attr_or("type");
+  Occupant* self = occupant_by_real(from);
+  if (type == "unavailable" || type == "error") {
+    if (self) leave(self->nick, {}, {}, {});
+    return;
+  }
+  if (!type.empty()) return;  // probes and subscriptions mean nothing to a room
+  const std::string& nick = to.resource();
+  if (nick.empty()) {
+    reply_error(stanza, {ErrorType::Modify, "jid-malformed", "a nickname is required", {}});
+    return;
+  }
+  if (static_cast<int64_t>(utf8_length(nick)) > host_.limits().max_nick_chars) {
+    reply_error(stanza, StanzaError::not_acceptable(
+                            "nicknames are at most " +
+                            std::to_string(host_.limits().max_nick_chars) + " characters"));
+    return;
+  }
+  if (self) {
+    if (self->nick == nick) {
+      self->presence = strip_presence(stanza);
+      broadcast_presence(*self, {110});
+    } else {
+      change_nick(*self, stanza, nick);
+    }
+    return;
+  }
+  join(stanza, from, nick);
+}
+
+void Room::join(xml::Element& stanza, const Jid& from, const std::string& nick) {
+  const xml::Element* mx = stanza.child("x", kMuc);
+  Affiliation aff = affiliation_of(from);
+  const bool creating = fresh_;
+  if (creating) {
+    fresh_ = false;
+    aff = Affiliation::Owner;
+    affiliations_[from.bare_str()] = {Affiliation::Owner, {}, {}};
+    // XEP-0045 §10.1: locked until the owner configures it; a client of the
+    // old groupchat protocol (no <x/>) gets an instant room at once.
+    locked_ = mx != nullptr;
+  } else {
+    if (locked_ && aff != Affiliation::Owner) {
+      reply_error(stanza, {ErrorType::Cancel, "item-not-found",
+                           "the room is locked until its owner configures it", {}});
+      return;
+    }
+    if (aff == Affiliation::Outcast) {
+      reply_error(stanza, {ErrorType::Auth, "forbidden", "you are banned from this room", {}});
+      return;
+    }
+    if (config_.members_only && aff == Affiliation::None) {
+      reply_error(stanza, {ErrorType::Auth, "registration-required",
+                           "this room is for members only", {}});
+      return;
+    }
+    if (config_.password_protected &&
+        (!mx || mx->child_text("password", kMuc) != config_.password)) {
+      reply_error(stanza, {ErrorType::Auth, "not-authorized", "a password is required", {}});
+      return;
+    }
+    if (occupant_by_nick(nick)) {
+      reply_error(stanza, {ErrorType::Cancel, "conflict", "that nickname is in use", {}});
+      return;
+    }
+    for (const auto& [bare, entry] : affiliations_)
+      if (entry.nick == nick && bare != from.bare_str()) {
+        reply_error(stanza,
+                    {ErrorType::Cancel, "conflict", "that nickname is reserved by a member", {}});
+        return;
+      }
+    if (static_cast<int64_t>(occupants_.size()) >= cap()) {
+      reply_error(stanza, {ErrorType::Cancel, "service-unavailable",
+                           "the room is full (" + std::to_string(cap()) + " occupants)", {}});
+      return;
+    }
+  }
+  Occupant& o = occupants_[nick];
+  o.nick = nick;
+  o.real = from;
+  o.role = default_role(aff);
+  o.occupant_id = occupant_id(from);
+  o.presence = strip_presence(stanza);
+  nick_of_[from.str()] = nick;
+  host_.occupant_joined(from, name());
+  publish_listing();
+
+  // XEP-0045 §7.2.3: the others' presence, then the newcomer's own (the
+  // others get it too), then history, then the subject.
+  const bool see = can_see_jids(o);
+  for (const auto& [n, other] : occupants_)
+    if (n != nick) send(occupant_presence(other, see), from);
+  std::vector<int> self_codes{110};
+  if (config_.non_anonymous()) self_codes.push_back(100);
+  if (creating) self_codes.push_back(201);
+  broadcast_presence(o, self_codes, stanza.attr_or("id"));
+  if (!creating) send_history(o, mx ? mx->child("history", kMuc) : nullptr);
+  send_subject(o);
+  if (creating && !locked_ && config_.persistent) save_everything();
+}
+
+void Room::change_nick(Occupant& occupant, xml::Element& stanza, const std::string& nick) {
+  if (occupant_by_nick(nick)) {
+    reply_error(stanza, {ErrorType::Cancel, "conflict", "that nickname is in use", {}});
+    return;
+  }
+  for (const auto& [bare, entry] : affiliations_)
+    if (entry.nick == nick && bare != occupant.real.bare_str()) {
+      reply_error(stanza,
+                  {ErrorType::Cancel, "conflict", "that nickname is reserved by a member", {}});
+      return;
+    }
+  // XEP-0045 §7.6: unavailable from the old nickname with 303 and the new one.
+  const std::string old = occupant.nick;
+  xml::Element gone = occupant_presence(occupant, true);
+  gone.set_attr("type", "unavailable");
+  gone.child("x", kMucUser)->child("item", kMucUser)->set_attr("nick", nick);
+  for (const auto& [n, r] : occupants_) {
+    xml::Element p = gone;
+    if (!can_see_jids(r)) p.child("x", kMucUser)->child("item", kMucUser)->remove_attr("jid");
+    add_codes(p, n == old ? std::vector<int>{303, 110} : std::vector<int>{303});
+    send(std::move(p), r.real);
+  }
+  Occupant moved = std::move(occupant);
+  occupants_.erase(old);
+  moved.nick = nick;
+  moved.presence = strip_presence(stanza);
+  nick_of_[moved.real.str()] = nick;
+  Occupant& o = occupants_[nick] = std::move(moved);
+  broadcast_presence(o, {110});
+}
+
+void Room::leave(const std::string& nick, const std::vector<int>& codes, const std::string& reason,
+                 const std::string& actor, bool destroy_if_empty) {
+  auto it = occupants_.find(nick);
+  if (it == occupants_.end()) return;
+  Occupant o = std::move(it->second);
+  occupants_.erase(it);
+  nick_of_.erase(o.real.str());
+  host_.occupant_left(o.real, name());
+  o.role = Role::None;
+  xml::Element p = occupant_presence(o, true);
+  p.set_attr("type", "unavailable");
+  p.remove_children("show", "jabber:client");
+  p.remove_children("status", "jabber:client");
+  xml::Element* item = p.child("x", kMucUser)->child("item", kMucUser);
+  if (!actor.empty()) item->add_child("actor", std::string(kMucUser)).set_attr("nick", actor);
+  if (!reason.empty()) item->add_child("reason", std::string(kMucUser)).add_text(reason);
+  for (const auto& [n, r] : occupants_) {
+    xml::Element copy = p;
+    if (!can_see_jids(r)) copy.child("x", kMucUser)->child("item", kMucUser)->remove_attr("jid");
+    add_codes(copy, codes);
+    send(std::move(copy), r.real);
+  }
+  std::vector<int> self_codes = codes;
+  self_codes.push_back(110);
+  add_codes(p, self_codes);
+  send(std::move(p), o.real);
+  if (destroy_if_empty && occupants_.empty() && (!config_.persistent || locked_)) {
+    if (stored_) {
+      persist([service = jid_.domain(), room = jid_.local()](storage::MucStore& s) {
+        s.remove_room(service, room);
+      });
+      stored_ = false;
+    }
+    gone();
+  }
+}
+
+xml::Element Room::occupant_presence(const Occupant& o, bool with_jid) const {
+  xml::Element p = o.presence;
+  p.set_attr("from", occupant_jid(o.nick).str());
+  xml::Element& x = p.add_child("x", std::string(kMucUser));
+  xml::Element& item = x.add_child("item", std::string(kMucUser));
+  item.set_attr("affiliation", to_string(affiliation_of(o.real)));
+  item.set_attr("role", to_string(o.role));
+  if (with_jid) item.set_attr("jid", o.real.str());
+  p.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", o.occupant_id);
+  return p;
+}
+
+void Room::broadcast_presence(const Occupant& o, const std::vector<int>& self_codes,
+                              const std::string& self_id) {
+  // Two shapes for the others (with and without the real JID), built once.
+  const xml::Element with_jid = occupant_presence(o, true);
+  const xml::Element without = occupant_presence(o, false);
+  for (const auto& [n, r] : occupants_)
+    if (n != o.nick) send(can_see_jids(r) ? with_jid : without, r.real);
+  xml::Element self = with_jid;
+  add_codes(self, self_codes);
+  if (!self_id.empty()) self.set_attr("id", self_id);
+  send(std::move(self), o.real);
+}
+
+void Room::send_history(const Occupant& o, const xml::Element* request) {
+  size_t max_stanzas = history_.size();
+  std::optional<size_t> max_chars;
+  std::optional<Clock::time_point> since;
+  if (request) {
+    if (auto v = to_int(request->attr_or("maxstanzas")))
+      max_stanzas = std::min(max_stanzas, static_cast<size_t>(*v));
+    if (auto v = to_int(request->attr_or("maxchars"))) max_chars = static_cast<size_t>(*v);
+    if (auto v = to_int(request->attr_or("seconds"))) since = Clock::now() - std::chrono::seconds(*v);
+    if (auto v = parse_datetime(request->attr_or("since")))
+      since = since ? std::max(*since, *v) : *v;
+  }
+  // Newest first, while the limits allow; then sent oldest first.
+  size_t count = 0, chars = 0;
+  auto first = history_.end();
+  for (auto it = history_.rbegin(); it != history_.rend() && count < max_stanzas; ++it) {
+    if (since && it->stamp < *since) break;
+    if (max_chars && chars + it->chars > *max_chars) break;
+    chars += it->chars;
+    ++count;
+    first = std::prev(it.base());
+  }
+  for (auto it = first; it != history_.end(); ++it) {
+    xml::Element m = it->message;
+    xml::Element& delay = m.add_child("delay", std::string(kDelay));
+    delay.set_attr("from", jid_.bare_str());
+    delay.set_attr("stamp", xep0082_format(it->stamp));
+    send(std::move(m), o.real);
+  }
+}
+
+void Room::send_subject(const Occupant& o) {
+  xml::Element m = make_message("groupchat", {}, {});
+  m.set_attr("from", subject_from_.empty() || !occupants_.count(subject_from_)
+                         ? jid_.bare_str()
+                         : occupant_jid(subject_from_).str());
+  m.add_child("subject", "jabber:client").add_text(subject_);
+  send(std::move(m), o.real);
+}
+
+// --- messages -----------------------------------------------------------------
+
+void Room::on_message(xml::Element& stanza, const Jid& from, const Jid& to, DeliveryHold hold) {
+  const std::string type = stanza.attr_or("type", "normal");
+  if (type == "error") return;
+  Occupant* sender = occupant_by_real(from);
+  if (!to.resource().empty()) {
+    if (type == "groupchat") {
+      reply_error(stanza, StanzaError::bad_request("private messages are not of type groupchat"));
+      return;
+    }
+    if (!sender) {
+      reply_error(stanza, StanzaError::not_acceptable("only occupants may send private messages"));
+      return;
+    }
+    private_message(stanza, *sender, to.resource());
+    return;
+  }
+  if (type == "groupchat") {
+    if (!sender) {
+      reply_error(stanza, StanzaError::not_acceptable("you are not an occupant of this room"));
+      return;
+    }
+    groupchat(stanza, *sender, std::move(hold));
+    return;
+  }
+  if (const xml::Element* x = stanza.child("x", kMucUser);
+      x && (x->child("invite", kMucUser) || x->child("decline", kMucUser))) {
+    invite(stanza, from, *x);
+    return;
+  }
+  reply_error(stanza, StanzaError::bad_request("send groupchat messages to the room"));
+}
+
+void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) {
+  if (sender.role == Role::Visitor) {
+    reply_error(stanza, {ErrorType::Auth, "forbidden", "visitors have no voice in this room", {}});
+    return;
+  }
+  const bool has_body = stanza.child("body") != nullptr;
+  const xml::Element* subject = stanza.child("subject");
+  if (subject && !has_body) {
+    if (sender.role != Role::Moderator && !config_.change_subject) {
+      reply_error(stanza, {ErrorType::Auth, "forbidden", "only moderators may change the subject", {}});
+      return;
+    }
+    subject_ = subject->text();
+    subject_from_ = sender.nick;
+    if (stored_) save_room();
+  }
+  xml::Element m = std::move(stanza);
+  remove_room_stamps(m, jid_.bare_str());
+  m.remove_attr("to");
+  m.set_attr("from", occupant_jid(sender.nick).str());
+  // The room's order: one sequence per room, assigned here on its strand.
+  ++sequence_;
+  m.add_child("stanza-id", std::string(kStanzaId))
+      .with_attr("id", random_id())
+      .set_attr("by", jid_.bare_str());
+  m.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", sender.occupant_id);
+  if (has_body && config_.history_length > 0) {
+    history_.push_back({m, Clock::now(), xml::serialize(m, "jabber:client").size()});
+    while (static_cast<int64_t>(history_.size()) > config_.history_length) history_.pop_front();
+  }
+  for (const auto& [n, r] : occupants_) {
+    xml::Element copy = m;
+    copy.set_attr("to", r.real.str());
+    host_.router().route(std::move(copy), hold);
+  }
+}
+
+void Room::private_message(xml::Element& stanza, Occupant& sender, const std::string& nick) {
+  Occupant* target = occupant_by_nick(nick);
+  if (!target) {
+    reply_error(stanza, {ErrorType::Cancel, "item-not-found", "no occupant has that nickname", {}});
+    return;
+  }
+  const bool allowed = config_.allow_pm == "anyone" ||
+                       (config_.allow_pm == "participants" && sender.role >= Role::Participant) ||
+                       (config_.allow_pm == "moderators" && sender.role == Role::Moderator);
+  if (!allowed) {
+    reply_error(stanza, {ErrorType::Cancel, "not-allowed",
+                         "private messages are not allowed in this room", {}});
+    return;
+  }
+  xml::Element m = std::move(stanza);
+  remove_room_stamps(m, jid_.bare_str());
+  m.set_attr("from", occupant_jid(sender.nick).str());
+  if (!m.child("x", kMucUser)) m.add_child("x", std::string(kMucUser));
+  m.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", sender.occupant_id);
+  send(std::move(m), target->real);
+}
+
+void Room::invite(const xml::Element& stanza, const Jid& from, const xml::Element& x) {
+  if (const xml::Element* decline = x.child("decline", kMucUser)) {
+    std::optional<Jid> to = attr_jid(*decline, "to");
+    if (!to) {
+      reply_error(stanza, StanzaError::jid_malformed());
+      return;
+    }
+    xml::Element m = make_message("normal", jid_.bare_str(), {});
+    xml::Element& d = m.add_child("x", std::string(kMucUser)).add_child("decline", std::string(kMucUser));
+    d.set_attr("from", from.bare_str());
+    if (std::string reason = decline->child_text("reason", kMucUser); !reason.empty())
+      d.add_child("reason", std::string(kMucUser)).add_text(reason);
+    send(std::move(m), *to);
+    return;
+  }
+  Occupant* inviter = occupant_by_real(from);
+  const Affiliation aff = affiliation_of(from);
+  if (!inviter && aff < Affiliation::Admin) {
+    reply_error(stanza, StanzaError::not_acceptable("only occupants may invite"));
+    return;
+  }
+  if (!config_.allow_invites && aff < Affiliation::Admin) {
+    reply_error(stanza, {ErrorType::Auth, "forbidden", "only admins may invite to this room", {}});
+    return;
+  }
+  std::vector<std::pair<Jid, std::string>> invitees;
+  for (const xml::Element* inv : x.children("invite", kMucUser)) {
+    std::optional<Jid> to = attr_jid(*inv, "to");
+    if (!to) {
+      reply_error(stanza, StanzaError::jid_malformed());
+      return;
+    }
+    invitees.emplace_back(*to, inv->child_text("reason", kMucUser));
+  }
+  // Members-only: an invitation makes the invitee a member (XEP-0045 §7.8.2),
+  // within the room's cap.
+  std::vector<storage::MucAffiliation> added;
+  if (config_.members_only) {
+    for (const auto& [to, reason] : invitees) {
+      const std::string bare = to.bare_str();
+      if (affiliations_.count(bare)) continue;
+      if (static_cast<int64_t>(member_count() + added.size()) >= cap()) {
+        reply_error(stanza, StanzaError::not_allowed("the room has reached its member limit (" +
+                                                     std::to_string(cap()) + ")"));
+        return;
+      }
+      added.push_back({bare, "member", {}, {}});
+    }
+    for (const auto& a : added) affiliations_[a.jid] = {Affiliation::Member, {}, {}};
+    if (stored_ && !added.empty())
+      persist([service = jid_.domain(), room = jid_.local(), added](storage::MucStore& s) {
+        for (const auto& a : added) s.set_affiliation(service, room, a);
+      });
+  }
+  for (const auto& [to, reason] : invitees) {
+    xml::Element m = make_message("normal", jid_.bare_str(), {});
+    xml::Element& ux = m.add_child("x", std::string(kMucUser));
+    xml::Element& i = ux.add_child("invite", std::string(kMucUser));
+    i.set_attr("from", from.bare_str());
+    if (!reason.empty()) i.add_child("reason", std::string(kMucUser)).add_text(reason);
+    if (config_.password_protected)
+      ux.add_child("password", std::string(kMucUser)).add_text(config_.password);
+    std::string body = from.bare_str();
+    body += " invites you to the room ";
+    body += jid_.bare_str();
+    if (!reason.empty()) {
+      body += ": ";
+      body += reason;
+    }
+    m.add_child("body", "jabber:client").add_text(body);
+    send(std::move(m), to);
+  }
+}
+
+void Room::status_message(const std::vector<int>& codes) {
+  xml::Element m = make_message("groupchat", jid_.bare_str(), {});
+  add_codes(m, codes);
+  for (const auto& [n, r] : occupants_) send(m, r.real);
+}
+
+// --- helpers ------------------------------------------------------------------
+
+Affiliation Room::affiliation_of(const Jid& real) const {
+  auto it = affiliations_.find(real.bare_str());
+  return it == affiliations_.end() ? Affiliation::None : it->second.affiliation;
+}
+
+Role Room::default_role(Affiliation a) const {
+  switch (a) {
+    case Affiliation::Owner:
+    case Affiliation::Admin:
+      return Role::Moderator;
+    case Affiliation::Member:
+      return Role::Participant;
+    case Affiliation::None:
+      return config_.moderated ? Role::Visitor : Role::Participant;
+    case Affiliation::Outcast:
+      return Role::None;
+  }
+  return Role::None;
+}
+
+Room::Occupant* Room::occupant_by_real(const Jid& real) {
+  auto it = nick_of_.find(real.str());
+  if (it == nick_of_.end()) return nullptr;
+  return occupant_by_nick(it->second);
+}
+
+Room::Occupant* Room::occupant_by_nick(const std::string& nick) {
+  auto it = occupants_.find(nick);
+  return it == occupants_.end() ? nullptr : &it->second;
+}
+
+bool Room::can_see_jids(const Occupant& viewer) const {
+  return config_.non_anonymous() || viewer.role == Role::Moderator;
+}
+
+int64_t Room::cap() const {
+  const int64_t service = host_.limits().max_users;
+  return config_.max_users > 0 ? std::min(config_.max_users, service) : service;
+}
+
+size_t Room::member_count() const {
+  return static_cast<size_t>(std::count_if(affiliations_.begin(), affiliations_.end(), [](const auto& e) {
+    return e.second.affiliation >= Affiliation::Member;
+  }));
+}
+
+// XEP-0421: stable per room and real bare JID, revealing neither.
+std::string Room::occupant_id(const Jid& real) const {
+  const std::string data = real.bare_str();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), config_.occupant_id_secret.data(),
+       static_cast<int>(config_.occupant_id_secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  return sasl::base64_encode(std::string_view(reinterpret_cast<const char*>(mac), 18));
+}
+
+Jid Room::occupant_jid(const std::string& nick) const { return jid_.with_resource(nick); }
+
+void Room::send(xml::Element stanza, const Jid& to) {
+  stanza.set_attr("to", to.str());
+  host_.router().route(std::move(stanza));
+}
+
+void Room::reply_error(const xml::Element& stanza, const StanzaError& error) {
+  host_.router().bounce(stanza, error);
+}
+
+void Room::gone() {
+  gone_ = true;
+  for (const auto& [n, o] : occupants_) host_.occupant_left(o.real, name());
+  occupants_.clear();
+  nick_of_.clear();
+  host_.room_gone(name());
+}
+
+// --- persistence --------------------------------------------------------------
+
+storage::MucRoom Room::record() const {
+  return {jid_.domain(), jid_.local(), encode(config_), subject_,
+          std::chrono::time_point_cast<std::chrono::microseconds>(created_)};
+}
+
+void Room::save_room() {
+  persist([rec = record()](storage::MucStore& s) { s.put_room(rec); });
+}
+
+void Room::save_everything() {
+  stored_ = true;
+  std::vector<storage::MucAffiliation> affs;
+  for (const auto& [bare, e] : affiliations_) affs.push_back({bare, to_string(e.affiliation), e.nick, e.reason});
+  persist([rec = record(), affs](storage::MucStore& s) {
+    s.put_room(rec);
+    for (const auto& a : affs) s.set_affiliation(rec.service, rec.room, a);
+  });
+}
+
+void Room::persist(std::function<void(storage::MucStore&)> write, std::optional<xml::Element> reply,
+                   std::optional<xml::Element> request) {
+  asio::co_spawn(strand_, persist_task(shared_from_this(), std::move(write), std::move(reply), std::move(request)),
+                 log_exceptions("muc room"));
+}
+
+asio::awaitable<void> Room::persist_task([[maybe_unused]] std::shared_ptr<Room> self,
+                                         std::function<void(storage::MucStore&)> write,
+                                         std::optional<xml::Element> reply,
+                                         std::optional<xml::Element> request) {
+  const std::string key = jid_.bare_str();
+  try {
+    co_await host_.pool().run_ordered(key, [this, &write] { write(host_.store()); });
+  } catch (const std::exception& e) {
+    host_.log().warn("storing room {} failed: {}", key, e.what());
+    if (request)
+      reply_error(*request, {ErrorType::Wait, "internal-server-error", "room storage unavailable", {}});
+    co_return;
+  }
+  if (reply) host_.router().route(std::move(*reply));
+}
+
+}  // namespace parley::muc
