@@ -209,7 +209,7 @@ void Room::handle(xml::Element stanza, DeliveryHold hold) {
 
 void Room::session_gone(const Jid& real) {
   if (gone_) return;
-  if (Occupant* o = occupant_by_real(real)) leave(o->nick, {}, {}, {});
+  leave_session(real);
 }
 
 // --- presence -----------------------------------------------------------------
@@ -218,7 +218,7 @@ void Room::on_presence(xml::Element& stanza, const Jid& from, const Jid& to) {
   const std::string type = stanza.attr_or("type");
   Occupant* self = occupant_by_real(from);
   if (type == "unavailable" || type == "error") {
-    if (self) leave(self->nick, {}, {}, {});
+    if (self) leave_session(from);
     return;
   }
   if (!type.empty()) return;  // probes and subscriptions mean nothing to a room
@@ -276,8 +276,12 @@ void Room::join(xml::Element& stanza, const Jid& from, const std::string& nick) 
       reply_error(stanza, {ErrorType::Auth, "not-authorized", "a password is required", {}});
       return;
     }
-    if (occupant_by_nick(nick)) {
-      reply_error(stanza, {ErrorType::Cancel, "conflict", "that nickname is in use", {}});
+    if (Occupant* same = occupant_by_nick(nick)) {
+      if (same->real.bare() != from.bare()) {
+        reply_error(stanza, {ErrorType::Cancel, "conflict", "that nickname is in use", {}});
+        return;
+      }
+      join_session(*same, stanza, from);
       return;
     }
     for (const auto& [bare, entry] : affiliations_)
@@ -295,6 +299,7 @@ void Room::join(xml::Element& stanza, const Jid& from, const std::string& nick) 
   Occupant& o = occupants_[nick];
   o.nick = nick;
   o.real = from;
+  o.sessions = {from};
   o.role = default_role(aff);
   o.occupant_id = occupant_id(from);
   o.presence = strip_presence(stanza);
@@ -314,6 +319,49 @@ void Room::join(xml::Element& stanza, const Jid& from, const std::string& nick) 
   if (!creating) send_history(o, mx ? mx->child("history", kMuc) : nullptr);
   send_subject(o);
   if (creating && !locked_ && config_.persistent) save_everything();
+}
+
+// Another client of the same user joins under the occupant's nickname: it
+// gets the room's state; the others see no change.
+void Room::join_session(Occupant& o, const xml::Element& stanza, const Jid& from) {
+  o.sessions.push_back(from);
+  nick_of_[from.str()] = o.nick;
+  host_.occupant_joined(from, name());
+  const bool see = can_see_jids(o);
+  for (const auto& [n, other] : occupants_)
+    if (n != o.nick) send(occupant_presence(other, see), from);
+  xml::Element self = occupant_presence(o, true);
+  std::vector<int> self_codes{110};
+  if (config_.non_anonymous()) self_codes.push_back(100);
+  add_codes(self, self_codes);
+  if (stanza.has_attr("id")) self.set_attr("id", stanza.attr_or("id"));
+  send(std::move(self), from);
+  const xml::Element* mx = stanza.child("x", kMuc);
+  Occupant session_only = o;
+  session_only.sessions = {from};
+  send_history(session_only, mx ? mx->child("history", kMuc) : nullptr);
+  send_subject(session_only);
+}
+
+void Room::leave_session(const Jid& real) {
+  Occupant* o = occupant_by_real(real);
+  if (!o) return;
+  if (o->sessions.size() <= 1) {
+    leave(o->nick, {}, {}, {});
+    return;
+  }
+  std::erase(o->sessions, real);
+  if (o->real == real) o->real = o->sessions.front();
+  nick_of_.erase(real.str());
+  host_.occupant_left(real, name());
+  xml::Element p = occupant_presence(*o, true);
+  p.set_attr("type", "unavailable");
+  p.remove_children("show", "jabber:client");
+  p.remove_children("status", "jabber:client");
+  p.child("x", kMucUser)->child("item", kMucUser)->set_attr("role", "none");
+  p.child("x", kMucUser)->child("item", kMucUser)->set_attr("jid", real.str());
+  add_codes(p, {110});
+  send(std::move(p), real);
 }
 
 void Room::change_nick(Occupant& occupant, xml::Element& stanza, const std::string& nick) {
@@ -336,13 +384,13 @@ void Room::change_nick(Occupant& occupant, xml::Element& stanza, const std::stri
     xml::Element p = gone;
     if (!can_see_jids(r)) p.child("x", kMucUser)->child("item", kMucUser)->remove_attr("jid");
     add_codes(p, n == old ? std::vector<int>{303, 110} : std::vector<int>{303});
-    send(std::move(p), r.real);
+    send_all(r, p);
   }
   Occupant moved = std::move(occupant);
   occupants_.erase(old);
   moved.nick = nick;
   moved.presence = strip_presence(stanza);
-  nick_of_[moved.real.str()] = nick;
+  for (const Jid& session : moved.sessions) nick_of_[session.str()] = nick;
   Occupant& o = occupants_[nick] = std::move(moved);
   broadcast_presence(o, {110});
 }
@@ -353,8 +401,10 @@ void Room::leave(const std::string& nick, const std::vector<int>& codes, const s
   if (it == occupants_.end()) return;
   Occupant o = std::move(it->second);
   occupants_.erase(it);
-  nick_of_.erase(o.real.str());
-  host_.occupant_left(o.real, name());
+  for (const Jid& session : o.sessions) {
+    nick_of_.erase(session.str());
+    host_.occupant_left(session, name());
+  }
   o.role = Role::None;
   xml::Element p = occupant_presence(o, true);
   p.set_attr("type", "unavailable");
@@ -367,12 +417,12 @@ void Room::leave(const std::string& nick, const std::vector<int>& codes, const s
     xml::Element copy = p;
     if (!can_see_jids(r)) copy.child("x", kMucUser)->child("item", kMucUser)->remove_attr("jid");
     add_codes(copy, codes);
-    send(std::move(copy), r.real);
+    send_all(r, copy);
   }
   std::vector<int> self_codes = codes;
   self_codes.push_back(110);
   add_codes(p, self_codes);
-  send(std::move(p), o.real);
+  send_all(o, p);
   if (destroy_if_empty && occupants_.empty() && (!config_.persistent || locked_)) {
     if (stored_) {
       persist([service = jid_.domain(), room = jid_.local()](storage::MucStore& s) {
@@ -402,11 +452,11 @@ void Room::broadcast_presence(const Occupant& o, const std::vector<int>& self_co
   const xml::Element with_jid = occupant_presence(o, true);
   const xml::Element without = occupant_presence(o, false);
   for (const auto& [n, r] : occupants_)
-    if (n != o.nick) send(can_see_jids(r) ? with_jid : without, r.real);
+    if (n != o.nick) send_all(r, can_see_jids(r) ? with_jid : without);
   xml::Element self = with_jid;
   add_codes(self, self_codes);
   if (!self_id.empty()) self.set_attr("id", self_id);
-  send(std::move(self), o.real);
+  send_all(o, self);
 }
 
 void Room::send_history(const Occupant& o, const xml::Element* request) {
@@ -436,17 +486,17 @@ void Room::send_history(const Occupant& o, const xml::Element* request) {
     xml::Element& delay = m.add_child("delay", std::string(kDelay));
     delay.set_attr("from", jid_.bare_str());
     delay.set_attr("stamp", xep0082_format(it->stamp));
-    send(std::move(m), o.real);
+    send_all(o, m);
   }
 }
 
 void Room::send_subject(const Occupant& o) {
   xml::Element m = make_message("groupchat", {}, {});
-  m.set_attr("from", subject_from_.empty() || !occupants_.count(subject_from_)
-                         ? jid_.bare_str()
-                         : occupant_jid(subject_from_).str());
+  const Occupant* setter = subject_from_.empty() ? nullptr : occupant_by_nick(subject_from_);
+  m.set_attr("from", setter ? occupant_jid(setter->nick).str() : jid_.bare_str());
   m.add_child("subject", "jabber:client").add_text(subject_);
-  send(std::move(m), o.real);
+  if (setter) m.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", setter->occupant_id);
+  send_all(o, m);
 }
 
 // --- messages -----------------------------------------------------------------
@@ -513,11 +563,12 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
     history_.push_back({m, Clock::now(), xml::serialize(m, "jabber:client").size()});
     while (static_cast<int64_t>(history_.size()) > config_.history_length) history_.pop_front();
   }
-  for (const auto& [n, r] : occupants_) {
-    xml::Element copy = m;
-    copy.set_attr("to", r.real.str());
-    host_.router().route(std::move(copy), hold);
-  }
+  for (const auto& [n, r] : occupants_)
+    for (const Jid& session : r.sessions) {
+      xml::Element copy = m;
+      copy.set_attr("to", session.str());
+      host_.router().route(std::move(copy), hold);
+    }
 }
 
 void Room::private_message(xml::Element& stanza, Occupant& sender, const std::string& nick) {
@@ -539,7 +590,7 @@ void Room::private_message(xml::Element& stanza, Occupant& sender, const std::st
   m.set_attr("from", occupant_jid(sender.nick).str());
   if (!m.child("x", kMucUser)) m.add_child("x", std::string(kMucUser));
   m.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", sender.occupant_id);
-  send(std::move(m), target->real);
+  send_all(*target, m);
 }
 
 void Room::invite(const xml::Element& stanza, const Jid& from, const xml::Element& x) {
@@ -619,7 +670,7 @@ void Room::invite(const xml::Element& stanza, const Jid& from, const xml::Elemen
 void Room::status_message(const std::vector<int>& codes) {
   xml::Element m = make_message("groupchat", jid_.bare_str(), {});
   add_codes(m, codes);
-  for (const auto& [n, r] : occupants_) send(m, r.real);
+  for (const auto& [n, r] : occupants_) send_all(r, m);
 }
 
 // --- helpers ------------------------------------------------------------------
@@ -688,13 +739,18 @@ void Room::send(xml::Element stanza, const Jid& to) {
   host_.router().route(std::move(stanza));
 }
 
+void Room::send_all(const Occupant& occupant, const xml::Element& stanza) {
+  for (const Jid& session : occupant.sessions) send(stanza, session);
+}
+
 void Room::reply_error(const xml::Element& stanza, const StanzaError& error) {
   host_.router().bounce(stanza, error);
 }
 
 void Room::gone() {
   gone_ = true;
-  for (const auto& [n, o] : occupants_) host_.occupant_left(o.real, name());
+  for (const auto& [n, o] : occupants_)
+    for (const Jid& session : o.sessions) host_.occupant_left(session, name());
   occupants_.clear();
   nick_of_.clear();
   host_.room_gone(name());

@@ -100,9 +100,13 @@ class Room : public std::enable_shared_from_this<Room> {
   Listing listing() const;
 
  private:
+  // One nickname in the room. A user may join under the same nickname from
+  // several clients (phone and desktop): one occupant with several sessions,
+  // each of which gets everything the occupant is sent.
   struct Occupant {
     std::string nick;
-    Jid real;
+    Jid real;                   // the first session; shown as the item's jid
+    std::vector<Jid> sessions;  // every session, `real` included
     Role role = Role::Participant;
     std::string occupant_id;
     xml::Element presence;  // the client's last presence, room elements stripped
@@ -116,7 +120,10 @@ class Room : public std::enable_shared_from_this<Room> {
   // presence
   void on_presence(xml::Element& stanza, const Jid& from, const Jid& to);
   void join(xml::Element& stanza, const Jid& from, const std::string& nick);
+  void join_session(Occupant& occupant, const xml::Element& stanza, const Jid& from);
   void change_nick(Occupant& occupant, xml::Element& stanza, const std::string& nick);
+  // One session goes; the occupant leaves with its last session.
+  void leave_session(const Jid& real);
   void leave(const std::string& nick, const std::vector<int>& codes, const std::string& reason,
              const std::string& actor, bool destroy_if_empty = true);
   // The occupant's presence to everyone; its own copy carries `self_codes`
@@ -136,6 +143,9 @@ class Room : public std::enable_shared_from_this<Room> {
 
   // iq (room_admin.cpp)
   void on_iq(xml::Element& stanza, const Jid& from, const Jid& to);
+  void forward_iq(const xml::Element& stanza, const Jid& from, const Occupant& sender,
+                  const Occupant& target);
+  void forward_iq_response(const xml::Element& stanza, const Jid& from);
   xml::Element disco_info() const;
   xml::Element disco_items(const Jid& from) const;
   void admin_get(const xml::Element& stanza, const Jid& from, const xml::Element& query);
@@ -172,6 +182,7 @@ class Room : public std::enable_shared_from_this<Room> {
   std::string occupant_id(const Jid& real) const;
   Jid occupant_jid(const std::string& nick) const;
   void send(xml::Element stanza, const Jid& to);
+  void send_all(const Occupant& occupant, const xml::Element& stanza);
   void reply_error(const xml::Element& stanza, const StanzaError& error);
   void gone();
 
@@ -189,6 +200,14 @@ class Room : public std::enable_shared_from_this<Room> {
   std::map<std::string, Occupant> occupants_;             // nick ->
   std::unordered_map<std::string, std::string> nick_of_;  // real full JID -> nick
   std::deque<HistoryEntry> history_;
+  struct PendingIq {
+    Jid requester;  // real full JID
+    std::string id;  // the requester's id
+    std::string target_nick;
+    Jid target;  // the session asked
+  };
+  std::unordered_map<std::string, PendingIq> pending_iqs_;  // forwarded id ->
+  std::deque<std::string> pending_order_;
   uint64_t sequence_ = 0;
   std::chrono::system_clock::time_point created_;
   mutable std::mutex listing_mutex_;

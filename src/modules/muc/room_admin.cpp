@@ -27,7 +27,10 @@ void form_field(xml::Element& form, const std::string& var, const std::string& v
 
 void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
   const std::string type = stanza.attr_or("type");
-  if (type == "result" || type == "error") return;  // the room asks nothing
+  if (type == "result" || type == "error") {
+    if (!to.resource().empty()) forward_iq_response(stanza, from);
+    return;  // the room itself asks nothing
+  }
   if ((type != "get" && type != "set") || stanza.element_count() != 1) {
     reply_error(stanza, StanzaError::bad_request());
     return;
@@ -41,21 +44,22 @@ void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
   };
 
   if (!to.resource().empty()) {
-    // XEP-0410: the room answers a self-ping itself.
     Occupant* self = occupant_by_real(from);
     if (!self) {
       reply_error(stanza, StanzaError::not_acceptable("you are not an occupant of this room"));
       return;
     }
+    // XEP-0410: the room answers a self-ping itself.
     if (get && payload.is("ping", kPing) && self->nick == to.resource()) {
       ok(std::nullopt);
       return;
     }
-    if (!occupant_by_nick(to.resource())) {
-      reply_error(stanza, StanzaError::item_not_found());
+    Occupant* target = occupant_by_nick(to.resource());
+    if (!target) {
+      reply_error(stanza, {ErrorType::Cancel, "item-not-found", "no occupant has that nickname", {}});
       return;
     }
-    reply_error(stanza, StanzaError::service_unavailable());  // no IQ forwarding to occupants
+    forward_iq(stanza, from, *self, *target);
     return;
   }
 
@@ -86,6 +90,40 @@ void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
   } else {
     reply_error(stanza, StanzaError::service_unavailable());
   }
+}
+
+// XEP-0045 §7.2 (IQs to an occupant, e.g. disco or vCard): the request goes
+// to the target's session from the sender's occupant JID under a fresh id,
+// and only the target's answer to that id comes back, under the old one.
+void Room::forward_iq(const xml::Element& stanza, const Jid& from, const Occupant& sender,
+                      const Occupant& target) {
+  constexpr size_t kMaxPending = 1000;
+  while (pending_iqs_.size() >= kMaxPending) {
+    pending_iqs_.erase(pending_order_.front());
+    pending_order_.pop_front();
+  }
+  std::string id = random_id();
+  pending_iqs_[id] = PendingIq{from, stanza.attr_or("id"), target.nick, target.real};
+  pending_order_.push_back(id);
+  xml::Element copy = stanza;
+  copy.set_attr("id", id);
+  copy.set_attr("from", occupant_jid(sender.nick).str());
+  send(std::move(copy), target.real);
+}
+
+void Room::forward_iq_response(const xml::Element& stanza, const Jid& from) {
+  auto it = pending_iqs_.find(stanza.attr_or("id"));
+  if (it == pending_iqs_.end() || it->second.target != from) return;  // unasked or forged
+  PendingIq p = std::move(it->second);
+  pending_iqs_.erase(it);
+  std::erase(pending_order_, stanza.attr_or("id"));
+  xml::Element copy = stanza;
+  if (p.id.empty())
+    copy.remove_attr("id");
+  else
+    copy.set_attr("id", p.id);
+  copy.set_attr("from", occupant_jid(p.target_nick).str());
+  send(std::move(copy), p.requester);
 }
 
 xml::Element Room::disco_info() const {
@@ -457,7 +495,7 @@ void Room::destroy(const std::string& alternate, const std::string& reason) {
     if (!reason.empty()) d.add_child("reason", std::string(kMucUser)).add_text(reason);
     x.add_child("status", std::string(kMucUser)).set_attr("code", "110");
     p.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", o.occupant_id);
-    send(std::move(p), o.real);
+    send_all(o, p);
   }
   stored_ = false;
   gone();

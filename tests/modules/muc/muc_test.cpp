@@ -341,5 +341,78 @@ TEST_F(Muc, SelfPingAnswersWhetherStillJoined) {
                           "http://jabber.org/protocol/muc#self-ping-optimization"));
 }
 
+TEST_F(Muc, SeveralClientsOfOneUserShareANickname) {
+  auto alice = login("alice");
+  auto bob_phone = login("bob", "phone");
+  auto bob_desk = login("bob", "desk");
+  auto carol = login("carol");
+  create(*alice, "team", "alice", open_room());
+  ASSERT_EQ(join(*bob_phone, "team", "bob")->attr_or("type"), "");
+  ASSERT_TRUE(alice->expect(presence_from(occ("team", "bob"))));
+  // Bob's second client joins under the same nickname: it gets the room's
+  // state, the others see nobody new.
+  auto desk_self = join(*bob_desk, "team", "bob");
+  ASSERT_TRUE(desk_self);
+  EXPECT_EQ(desk_self->attr_or("type"), "") << to_xml(*desk_self);
+  EXPECT_TRUE(bob_desk->expect(presence_from(occ("team", "alice"))));
+  EXPECT_TRUE(alice->nothing(presence_from(occ("team", "bob")), 300ms));
+  // Another user still cannot take the nickname.
+  EXPECT_EQ(error_condition(*join(*carol, "team", "bob")), "conflict");
+  // Both clients get the room's messages and private messages.
+  say(*alice, "team", "to both");
+  EXPECT_TRUE(bob_phone->expect(groupchat_body("to both")));
+  EXPECT_TRUE(bob_desk->expect(groupchat_body("to both")));
+  alice->send("<message to='" + occ("team", "bob") + "' type='chat'><body>pm both</body></message>");
+  EXPECT_TRUE(bob_phone->expect(has_body("pm both")));
+  EXPECT_TRUE(bob_desk->expect(has_body("pm both")));
+  // One client leaving leaves the occupant in the room.
+  bob_phone->send("<presence to='" + occ("team", "bob") + "' type='unavailable'/>");
+  auto phone_gone = bob_phone->expect(presence_from(occ("team", "bob"), "unavailable"));
+  ASSERT_TRUE(phone_gone);
+  EXPECT_TRUE(codes(*phone_gone).count(110));
+  EXPECT_TRUE(alice->nothing(presence_from(occ("team", "bob"), "unavailable"), 300ms));
+  say(*alice, "team", "desk only");
+  EXPECT_TRUE(bob_desk->expect(groupchat_body("desk only")));
+  EXPECT_TRUE(bob_phone->nothing(groupchat_body("desk only"), 300ms));
+  // The last one leaving is announced.
+  bob_desk->disconnect();
+  EXPECT_TRUE(alice->expect(presence_from(occ("team", "bob"), "unavailable")));
+}
+
+TEST_F(Muc, IqsToOccupantsAreForwardedAndOnlyTheirAnswersComeBack) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  auto carol = login("carol");
+  auto dave = login("dave");
+  create(*alice, "team", "alice", open_room());
+  ASSERT_TRUE(join(*bob, "team", "bob"));
+  ASSERT_TRUE(join(*carol, "team", "carol"));
+  alice->send("<iq type='get' id='v1' to='" + occ("team", "bob") + "'><vCard xmlns='vcard-temp'/></iq>");
+  auto asked = bob->expect([](const xml::Element& el) { return el.name() == "iq" && el.child("vCard", "vcard-temp"); });
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->attr_or("from"), occ("team", "alice")) << "the real JID stays hidden";
+  EXPECT_EQ(asked->attr_or("type"), "get");
+  const std::string fwd_id = asked->attr_or("id");
+  EXPECT_NE(fwd_id, "v1");
+  // An answer from anyone but Bob is dropped.
+  carol->send("<iq type='result' id='" + fwd_id + "' to='" + occ("team", "alice") +
+              "'><vCard xmlns='vcard-temp'><FN>Mallory</FN></vCard></iq>");
+  EXPECT_TRUE(alice->nothing(is_iq_id("v1"), 300ms));
+  bob->send("<iq type='result' id='" + fwd_id + "' to='" + occ("team", "alice") +
+            "'><vCard xmlns='vcard-temp'><FN>Bob</FN></vCard></iq>");
+  auto answer = alice->expect(is_iq_id("v1"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->attr_or("type"), "result");
+  EXPECT_EQ(answer->attr_or("from"), occ("team", "bob"));
+  EXPECT_EQ(answer->child("vCard", "vcard-temp")->child_text("FN"), "Bob");
+  // Outsiders and unknown nicknames.
+  auto outsider = dave->iq("<iq type='get' id='d1' to='" + occ("team", "bob") + "'><vCard xmlns='vcard-temp'/></iq>");
+  ASSERT_TRUE(outsider);
+  EXPECT_EQ(error_condition(*outsider), "not-acceptable");
+  auto nobody = alice->iq("<iq type='get' id='n1' to='" + occ("team", "nobody") + "'><vCard xmlns='vcard-temp'/></iq>");
+  ASSERT_TRUE(nobody);
+  EXPECT_EQ(error_condition(*nobody), "item-not-found");
+}
+
 }  // namespace
 }  // namespace parley::test::muc
