@@ -9,6 +9,7 @@ inline constexpr std::string_view kMucUser = "http://jabber.org/protocol/muc#use
 inline constexpr std::string_view kMucAdmin = "http://jabber.org/protocol/muc#admin";
 inline constexpr std::string_view kMucOwner = "http://jabber.org/protocol/muc#owner";
 inline constexpr std::string_view kRoomConfig = "http://jabber.org/protocol/muc#roomconfig";
+inline constexpr std::string_view kRequest = "http://jabber.org/protocol/muc#request";
 inline constexpr std::string_view kRoomInfo = "http://jabber.org/protocol/muc#roominfo";
 inline constexpr std::string_view kOccupantId = "urn:xmpp:occupant-id:0";  // XEP-0421
 inline constexpr std::string_view kStanzaId = "urn:xmpp:sid:0";            // XEP-0359

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <charconv>
+#include <map>
 #include <ctime>
 
 #include "modules/muc/muc_ns.hpp"
@@ -395,7 +396,7 @@ void Room::change_nick(Occupant& occupant, xml::Element& stanza, const std::stri
   broadcast_presence(o, {110});
 }
 
-void Room::leave(const std::string& nick, const std::vector<int>& codes, const std::string& reason,
+void Room::leave(std::string nick, const std::vector<int>& codes, const std::string& reason,
                  const std::string& actor, bool destroy_if_empty) {
   auto it = occupants_.find(nick);
   if (it == occupants_.end()) return;
@@ -529,6 +530,13 @@ void Room::on_message(xml::Element& stanza, const Jid& from, const Jid& to, Deli
       x && (x->child("invite", kMucUser) || x->child("decline", kMucUser))) {
     invite(stanza, from, *x);
     return;
+  }
+  if (const xml::Element* form = stanza.child("x", kDataForms); form && sender) {
+    for (const xml::Element* f : form->children("field", kDataForms))
+      if (f->attr_or("var") == "FORM_TYPE" && f->child_text("value", kDataForms) == kRequest) {
+        voice_request(stanza, *sender, *form);
+        return;
+      }
   }
   reply_error(stanza, StanzaError::bad_request("send groupchat messages to the room"));
 }
@@ -665,6 +673,48 @@ void Room::invite(const xml::Element& stanza, const Jid& from, const xml::Elemen
     m.add_child("body", "jabber:client").add_text(body);
     send(std::move(m), to);
   }
+}
+
+// XEP-0045 §7.13 and §8.6: a visitor asks for voice; the request goes to
+// the moderators as a form, and a moderator's approval gives voice.
+void Room::voice_request(const xml::Element& stanza, Occupant& sender, const xml::Element& form) {
+  std::map<std::string, std::string> values;
+  for (const xml::Element* f : form.children("field", kDataForms))
+    values[f->attr_or("var")] = f->child_text("value", kDataForms);
+  if (form.attr_or("type") == "submit" && values.count("muc#request_allow")) {
+    if (sender.role != Role::Moderator) {
+      reply_error(stanza, StanzaError::forbidden());
+      return;
+    }
+    const std::string allow = values["muc#request_allow"];
+    Occupant* target = occupant_by_nick(values["muc#roomnick"]);
+    if ((allow == "true" || allow == "1") && target && target->role == Role::Visitor) {
+      target->role = Role::Participant;
+      broadcast_presence(*target, {110});
+    }
+    return;
+  }
+  if (sender.role != Role::Visitor) return;  // has voice already
+  xml::Element m = make_message("normal", jid_.bare_str(), {});
+  xml::Element& x = m.add_child("x", std::string(kDataForms));
+  x.set_attr("type", "form");
+  x.add_child("title", std::string(kDataForms)).add_text("Voice request");
+  x.add_child("instructions", std::string(kDataForms))
+      .add_text("To approve this request for voice, select the \"Grant voice\" checkbox and submit.");
+  auto field = [&x](const char* var, const char* type, const char* label, const std::string& value) {
+    xml::Element& f = x.add_child("field", std::string(kDataForms));
+    f.set_attr("var", var);
+    f.set_attr("type", type);
+    if (*label) f.set_attr("label", label);
+    f.add_child("value", std::string(kDataForms)).add_text(value);
+  };
+  field("FORM_TYPE", "hidden", "", std::string(kRequest));
+  field("muc#role", "list-single", "Requested role", "participant");
+  field("muc#jid", "jid-single", "User ID", sender.real.bare_str());
+  field("muc#roomnick", "text-single", "Room nickname", sender.nick);
+  field("muc#request_allow", "boolean", "Grant voice to this person?", "false");
+  for (const auto& [nick, o] : occupants_)
+    if (o.role == Role::Moderator) send_all(o, m);
 }
 
 void Room::status_message(const std::vector<int>& codes) {

@@ -124,7 +124,7 @@ class Room : public std::enable_shared_from_this<Room> {
   void change_nick(Occupant& occupant, xml::Element& stanza, const std::string& nick);
   // One session goes; the occupant leaves with its last session.
   void leave_session(const Jid& real);
-  void leave(const std::string& nick, const std::vector<int>& codes, const std::string& reason,
+  void leave(std::string nick, const std::vector<int>& codes, const std::string& reason,
              const std::string& actor, bool destroy_if_empty = true);
   // The occupant's presence to everyone; its own copy carries `self_codes`
   // (and `self_id`, the id of the presence that caused it).
@@ -139,6 +139,7 @@ class Room : public std::enable_shared_from_this<Room> {
   void groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold);
   void private_message(xml::Element& stanza, Occupant& sender, const std::string& nick);
   void invite(const xml::Element& stanza, const Jid& from, const xml::Element& x);
+  void voice_request(const xml::Element& stanza, Occupant& sender, const xml::Element& form);
   void status_message(const std::vector<int>& codes);
 
   // iq (room_admin.cpp)

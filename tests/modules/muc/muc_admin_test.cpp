@@ -186,6 +186,45 @@ TEST_F(MucAdmin, VoiceInModeratedRooms) {
   EXPECT_EQ(error_condition(*err2), "forbidden");
 }
 
+TEST_F(MucAdmin, VisitorsRequestVoiceAndAModeratorGrantsIt) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  create(*alice, "stage", "alice", open_room() + field("muc#roomconfig_moderatedroom", "1"));
+  ASSERT_EQ(item(*join(*bob, "stage", "bob"))->attr_or("role"), "visitor");
+  const std::string request =
+      "<message to='" + room_jid("stage") + "'><x xmlns='jabber:x:data' type='submit'>" +
+      field("FORM_TYPE", "http://jabber.org/protocol/muc#request") +
+      field("muc#role", "participant") + "</x></message>";
+  bob->send(request);
+  auto form = alice->expect([](const xml::Element& el) {
+    return el.name() == "message" && el.child("x", "jabber:x:data");
+  });
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->attr_or("from"), room_jid("stage"));
+  std::map<std::string, std::string> values;
+  for (const xml::Element* f : form->child("x", "jabber:x:data")->children("field", "jabber:x:data"))
+    values[f->attr_or("var")] = f->child_text("value", "jabber:x:data");
+  EXPECT_EQ(values["muc#roomnick"], "bob");
+  EXPECT_EQ(values["muc#jid"], "bob@localhost");
+  EXPECT_EQ(values["muc#request_allow"], "false");
+  // Only moderators decide.
+  const std::string approval =
+      "<message to='" + room_jid("stage") + "'><x xmlns='jabber:x:data' type='submit'>" +
+      field("FORM_TYPE", "http://jabber.org/protocol/muc#request") + field("muc#role", "participant") +
+      field("muc#roomnick", "bob") + field("muc#request_allow", "true") + "</x></message>";
+  bob->send(approval);
+  auto self_approval = bob->expect(error_from(room_jid("stage")));
+  ASSERT_TRUE(self_approval);
+  EXPECT_EQ(error_condition(*self_approval), "forbidden");
+  alice->send(approval);
+  auto voiced = bob->expect([](const xml::Element& el) {
+    return el.name() == "presence" && item(el) && item(el)->attr_or("role") == "participant";
+  });
+  ASSERT_TRUE(voiced);
+  say(*bob, "stage", "thanks");
+  EXPECT_TRUE(alice->expect(groupchat_body("thanks")));
+}
+
 TEST_F(MucAdmin, AffiliationRulesAdminsOwnersAndTheLastOwner) {
   auto alice = login("alice");
   auto bob = login("bob");
