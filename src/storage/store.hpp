@@ -255,7 +255,8 @@ class MucStore {
   virtual ~MucStore() = default;
   // Inserts or replaces the room's configuration and subject.
   virtual void put_room(const MucRoom& room) = 0;
-  // Removes the room and its affiliations; false if there was no such room.
+  // Removes the room, its affiliations and its archive (the ArchiveStore
+  // rows of owner {service, room}); false if there was no such room.
   virtual bool remove_room(const std::string& service, const std::string& room) = 0;
   // Every stored room of a service, by name.
   virtual std::vector<MucRoom> rooms(const std::string& service) = 0;

@@ -110,6 +110,7 @@ class MucModule final : public Module, public muc::RoomHost {
   Router& router() override { return ctx_->router(); }
   BlockingPool& pool() override { return ctx_->pool(); }
   storage::MucStore& store() override { return ctx_->storage().muc(); }
+  storage::ArchiveStore& archive() override { return ctx_->storage().archive(); }
   const muc::ServiceLimits& limits() const override { return limits_; }
   spdlog::logger& log() override { return ctx_->log(); }
 

@@ -13,6 +13,7 @@ inline constexpr std::string_view kRequest = "http://jabber.org/protocol/muc#req
 inline constexpr std::string_view kRoomInfo = "http://jabber.org/protocol/muc#roominfo";
 inline constexpr std::string_view kOccupantId = "urn:xmpp:occupant-id:0";  // XEP-0421
 inline constexpr std::string_view kStanzaId = "urn:xmpp:sid:0";            // XEP-0359
+inline constexpr std::string_view kMam = "urn:xmpp:mam:2";                 // XEP-0313
 inline constexpr std::string_view kPing = "urn:xmpp:ping";                 // XEP-0199/0410
 inline constexpr std::string_view kDelay = "urn:xmpp:delay";               // XEP-0203
 inline constexpr std::string_view kConference = "jabber:x:conference";     // XEP-0249

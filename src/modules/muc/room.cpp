@@ -563,9 +563,8 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
   m.set_attr("from", occupant_jid(sender.nick).str());
   // The room's order: one sequence per room, assigned here on its strand.
   ++sequence_;
-  m.add_child("stanza-id", std::string(kStanzaId))
-      .with_attr("id", random_id())
-      .set_attr("by", jid_.bare_str());
+  const std::string id = random_id();
+  m.add_child("stanza-id", std::string(kStanzaId)).with_attr("id", id).set_attr("by", jid_.bare_str());
   m.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", sender.occupant_id);
   if (has_body && config_.history_length > 0) {
     history_.push_back({m, Clock::now(), xml::serialize(m, "jabber:client").size()});
@@ -577,6 +576,8 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
       copy.set_attr("to", session.str());
       host_.router().route(std::move(copy), hold);
     }
+  // Appended in the room's storage lane, so the archive keeps the room's order.
+  if (has_body && config_.persistent) archive(m, id, sender.nick, std::move(hold));
 }
 
 void Room::private_message(xml::Element& stanza, Occupant& sender, const std::string& nick) {

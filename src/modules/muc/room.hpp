@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "modules/mam/mam_query.hpp"
 #include "modules/muc/room_config.hpp"
 #include "storage/store.hpp"
 #include "xmpp/jid.hpp"
@@ -57,6 +58,7 @@ class RoomHost {
   virtual Router& router() = 0;
   virtual BlockingPool& pool() = 0;
   virtual storage::MucStore& store() = 0;
+  virtual storage::ArchiveStore& archive() = 0;  // the rooms' archives: owner (service, room)
   virtual const ServiceLimits& limits() const = 0;
   virtual spdlog::logger& log() = 0;
   // Which rooms a session is in, for the end of the session.
@@ -141,6 +143,17 @@ class Room : public std::enable_shared_from_this<Room> {
   void invite(const xml::Element& stanza, const Jid& from, const xml::Element& x);
   void voice_request(const xml::Element& stanza, Occupant& sender, const xml::Element& form);
   void status_message(const std::vector<int>& codes);
+
+  // the room's archive (room_archive.cpp)
+  void archive(const xml::Element& message, const std::string& id, const std::string& nick,
+               DeliveryHold hold);
+  boost::asio::awaitable<void> archive_task(std::shared_ptr<Room> self, storage::ArchiveEntry entry,
+                                            DeliveryHold hold);
+  bool may_read_archive(const Jid& from) const;
+  void archive_query(const xml::Element& stanza, const Jid& from, const xml::Element& query,
+                     bool get);
+  boost::asio::awaitable<void> archive_query_task(std::shared_ptr<Room> self, xml::Element stanza,
+                                                  Jid from, mam::ParsedQuery parsed);
 
   // iq (room_admin.cpp)
   void on_iq(xml::Element& stanza, const Jid& from, const Jid& to);

@@ -77,6 +77,8 @@ void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
     ok(disco_items(from));
   } else if (get && payload.is("ping", kPing)) {
     ok(std::nullopt);
+  } else if (payload.is("query", kMam)) {
+    archive_query(stanza, from, payload, get);
   } else if (payload.is("query", kMucAdmin)) {
     if (get)
       admin_get(stanza, from, payload);
@@ -145,6 +147,7 @@ xml::Element Room::disco_info() const {
   feature(q, "http://jabber.org/protocol/muc#stable_id");
   feature(q, "http://jabber.org/protocol/muc#self-ping-optimization");
   feature(q, kPing);
+  if (config_.persistent) feature(q, kMam);
   xml::Element& form = q.add_child("x", std::string(kDataForms));
   form.set_attr("type", "result");
   xml::Element& ft = form.add_child("field", std::string(kDataForms));

@@ -864,6 +864,8 @@ class SqlMucStore final : public MucStore {
   bool remove_room(const std::string& service, const std::string& room) override {
     return in_tx(db_, Mode::Write, [&](Transaction& t) {
       t.exec("DELETE FROM muc_affiliations WHERE service = $1 AND room = $2", {service, room});
+      // The room's archive is kept like an account's, owner (service, room).
+      t.exec("DELETE FROM archive WHERE domain = $1 AND username = $2", {service, room});
       return t.exec("DELETE FROM muc_rooms WHERE service = $1 AND room = $2", {service, room})
                  .affected > 0;
     });

@@ -15,6 +15,39 @@ namespace {
 
 using MucHistory = MucTest;
 
+// One MAM query on the room: result ids and bodies in order, and the <fin/>.
+struct RoomQuery {
+  std::vector<std::string> ids, bodies, from;
+  std::optional<xml::Element> iq;
+  bool complete() const {
+    const xml::Element* fin = iq ? iq->child("fin", "urn:xmpp:mam:2") : nullptr;
+    return fin && fin->attr_or("complete") == "true";
+  }
+};
+
+RoomQuery room_query(XmppClient& c, const std::string& room, const std::string& inner) {
+  RoomQuery out;
+  const std::string id = c.next_id();
+  out.iq = c.iq("<iq type='set' id='" + id + "' to='" + room_jid(room) +
+                "'><query xmlns='urn:xmpp:mam:2' queryid='q" + id + "'>" + inner + "</query></iq>");
+  while (auto m = c.expect(
+             [&](const xml::Element& el) {
+               const xml::Element* r = el.child("result", "urn:xmpp:mam:2");
+               return r && r->attr_or("queryid") == "q" + id;
+             },
+             std::chrono::milliseconds(0))) {
+    EXPECT_EQ(m->attr_or("from"), room_jid(room));
+    const xml::Element* r = m->child("result", "urn:xmpp:mam:2");
+    out.ids.push_back(r->attr_or("id"));
+    const xml::Element* inner_msg =
+        r->child("forwarded", "urn:xmpp:forward:0")->child("message", "jabber:client");
+    out.bodies.push_back(inner_msg ? inner_msg->child_text("body") : "?");
+    out.from.push_back(inner_msg ? inner_msg->attr_or("from") : "?");
+  }
+  return out;
+}
+
+
 std::vector<std::string> history_bodies(XmppClient& c, const std::string& room) {
   std::vector<std::string> out;
   for (const auto& el : c.drain(800ms))
@@ -159,6 +192,18 @@ TEST_F(MucHistory, ConcurrentSendersAllOccupantsSeeOneOrder) {
   for (auto& t : threads) t.join();
   ASSERT_EQ(seen[0].size(), senders.size() * kEach);
   for (size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i], seen[0]) << "occupant " << i;
+  // The room's archive has the same order.
+  std::vector<std::string> archived;
+  std::string after;
+  for (int page = 0; page < 10 && archived.size() < total; ++page) {
+    auto r = room_query(*alice, "race",
+                        "<set xmlns='http://jabber.org/protocol/rsm'><max>50</max>" +
+                            (after.empty() ? std::string() : "<after>" + after + "</after>") + "</set>");
+    if (r.ids.empty()) break;
+    archived.insert(archived.end(), r.bodies.begin(), r.bodies.end());
+    after = r.ids.back();
+  }
+  EXPECT_EQ(archived, seen[0]);
   // Each sender's messages keep the order it sent them in.
   for (size_t s = 0; s < senders.size(); ++s) {
     int next = 0;
@@ -226,6 +271,55 @@ TEST_F(MucHistory, MediatedAndDirectInvitations) {
   EXPECT_EQ(direct->child("x", "jabber:x:conference")->attr_or("jid"), room_jid("club"));
   EXPECT_EQ(direct->attr_or("from"), "alice@localhost/r");
   EXPECT_TRUE(has_feature(*disco(*alice, kService, kDiscoInfo), "jabber:x:conference"));
+}
+
+TEST_F(MucHistory, RoomArchivePagesAndSearchesInRoomOrder) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  auto carol = login("carol");
+  create(*alice, "log", "alice");  // members-only, persistent
+  ASSERT_EQ(admin(*alice, "log", aff_item("bob@localhost", "member"))->attr_or("type"), "result");
+  std::vector<std::string> sent{"one", "two", "find the needle", "four", "five"};
+  std::vector<std::string> ids;
+  for (const auto& b : sent) {
+    say(*alice, "log", b);
+    auto m = alice->expect(groupchat_body(b));
+    ASSERT_TRUE(m);
+    ids.push_back(m->child("stanza-id", kSid)->attr_or("id"));
+  }
+  EXPECT_TRUE(has_feature(*disco(*alice, room_jid("log"), kDiscoInfo), "urn:xmpp:mam:2"));
+  // Bob, a member who is not in the room, catches up page by page.
+  auto page1 = room_query(*bob, "log", "<set xmlns='http://jabber.org/protocol/rsm'><max>2</max></set>");
+  ASSERT_TRUE(page1.iq);
+  ASSERT_EQ(page1.iq->attr_or("type"), "result") << to_xml(*page1.iq);
+  EXPECT_EQ(page1.bodies, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(page1.ids, (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(page1.from[0], occ("log", "alice"));
+  EXPECT_FALSE(page1.complete());
+  auto page2 = room_query(*bob, "log",
+                          "<set xmlns='http://jabber.org/protocol/rsm'><max>10</max><after>" +
+                              ids[1] + "</after></set>");
+  EXPECT_EQ(page2.bodies, (std::vector<std::string>{"find the needle", "four", "five"}));
+  EXPECT_TRUE(page2.complete());
+  auto found = room_query(*bob, "log",
+                          "<x xmlns='jabber:x:data' type='submit'>" + field("FORM_TYPE", "urn:xmpp:mam:2") +
+                              "<field var='{urn:xmpp:fulltext:0}fulltext'><value>needle</value></field></x>");
+  EXPECT_EQ(found.ids, std::vector<std::string>{ids[2]});
+  // Not for outsiders.
+  auto outsider = room_query(*carol, "log", "");
+  ASSERT_TRUE(outsider.iq);
+  EXPECT_EQ(error_condition(*outsider.iq), "forbidden");
+  EXPECT_TRUE(outsider.ids.empty());
+  // A destroyed room takes its archive with it: a new room of the same name starts empty.
+  ASSERT_EQ(alice->iq("<iq type='set' id='d' to='" + room_jid("log") +
+                      "'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>")
+                ->attr_or("type"),
+            "result");
+  create(*carol, "log", "carol");
+  auto fresh = room_query(*carol, "log", "");
+  ASSERT_TRUE(fresh.iq);
+  EXPECT_EQ(fresh.iq->attr_or("type"), "result");
+  EXPECT_TRUE(fresh.ids.empty());
 }
 
 // The default cap, for real: 256 connections join, the 257th is refused.
