@@ -48,8 +48,8 @@ class AccountStore {
                                const std::vector<sasl::ScramCredential>& credentials) = 0;
   virtual bool set_admin(const AccountKey& key, bool admin) = 0;
   // Deletes the account and everything stored for it (roster, offline, keyval,
-  // message archive and archive preferences, block list); abuse reports it
-  // filed stay.
+  // message archive and archive preferences, block list, its affiliations in
+  // multi-user chat rooms); abuse reports it filed stay.
   virtual bool remove(const AccountKey& key) = 0;
   virtual std::vector<std::string> list(const std::string& domain) = 0;
 };

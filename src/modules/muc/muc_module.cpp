@@ -96,6 +96,13 @@ class MucModule final : public Module, public muc::RoomHost {
       session_closed(ev.session.jid());
       return Flow::Continue;
     });
+    // A deleted account loses its affiliations, so that whoever registers the
+    // name next does not inherit ownership or membership (the store drops
+    // its rows with the account).
+    ctx.on<AccountDeleted>(Stage::Process, [this](AccountDeleted& ev) {
+      account_deleted(ev.account.bare());
+      return Flow::Continue;
+    });
     // The server's disco#items lists the service (XEP-0045 §6.1).
     ctx.on<DiscoItemsQuery>(Stage::Process, [this](DiscoItemsQuery& ev) {
       if (ev.to.is_domain() && ev.node.empty())
@@ -186,6 +193,16 @@ class MucModule final : public Module, public muc::RoomHost {
     for (const auto& name : rooms)
       if (auto room = find(name))
         asio::post(room->strand(), [room, real] { room->session_gone(real); });
+  }
+
+  void account_deleted(const Jid& bare) {
+    std::vector<std::shared_ptr<Room>> rooms;
+    {
+      std::shared_lock lock(rooms_mutex_);
+      for (const auto& [name, room] : rooms_) rooms.push_back(room);
+    }
+    for (const auto& room : rooms)
+      asio::post(room->strand(), [room, bare] { room->forget(bare); });
   }
 
   // Stanzas to the service's own JID.

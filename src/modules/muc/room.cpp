@@ -213,6 +213,14 @@ void Room::session_gone(const Jid& real) {
   leave_session(real);
 }
 
+void Room::forget(const Jid& bare) {
+  if (gone_ || !affiliations_.erase(bare.bare_str())) return;
+  if (stored_)
+    persist([service = jid_.domain(), room = jid_.local(), jid = bare.bare_str()](storage::MucStore& s) {
+      s.set_affiliation(service, room, {jid, "none", {}, {}});
+    });
+}
+
 // --- presence -----------------------------------------------------------------
 
 void Room::on_presence(xml::Element& stanza, const Jid& from, const Jid& to) {

@@ -93,6 +93,8 @@ class Room : public std::enable_shared_from_this<Room> {
   void handle(xml::Element stanza, DeliveryHold hold);
   // The occupant's session ended without an unavailable presence.
   void session_gone(const Jid& real);
+  // The account was deleted: its affiliation goes.
+  void forget(const Jid& bare);
 
   // What disco#items on the service shows; readable from any thread.
   struct Listing {

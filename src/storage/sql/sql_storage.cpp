@@ -220,6 +220,11 @@ class SqlAccountStore final : public AccountStore {
           "DELETE FROM blocklist WHERE domain = $1 AND username = $2",
       };
       for (const char* sql : kTables) t.exec(sql, {key.domain, key.user});
+      // Affiliations in rooms: a name registered again inherits nothing.
+      std::string bare = key.user;
+      bare += '@';
+      bare += key.domain;
+      t.exec("DELETE FROM muc_affiliations WHERE jid = $1", {bare});
       return t.exec("DELETE FROM accounts WHERE domain = $1 AND username = $2",
                     {key.domain, key.user})
                  .affected > 0;

@@ -322,6 +322,31 @@ TEST_F(MucAdmin, DestroyingARoomSendsEveryoneToTheAlternateVenue) {
   EXPECT_TRUE(codes(*fresh).count(201)) << to_xml(*fresh);
 }
 
+TEST_F(MucAdmin, ADeletedAccountLeavesNoAffiliationBehind) {
+  auto alice = login("alice");
+  create(*alice, "group", "alice");  // members-only
+  ASSERT_EQ(admin(*alice, "group", aff_item("bob@localhost", "admin"))->attr_or("type"), "result");
+  std::string out;
+  ASSERT_EQ(server_.ctl({"user", "del", "bob@localhost"}, &out), 0) << out;
+  // Someone registers the name again: no admin rights, not even membership.
+  server_.create_user("bob", "new owner of the name");
+  auto bob = std::make_unique<XmppClient>(server_, "bob@localhost", "new owner of the name");
+  ASSERT_TRUE(bob->connect());
+  bob->available();
+  auto refused = join(*bob, "group", "bob");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(error_condition(*refused), "registration-required") << to_xml(*refused);
+  auto admins = admin(*alice, "group", "<item affiliation='admin'/>", "get");
+  ASSERT_TRUE(admins);
+  EXPECT_TRUE(admins->child("query", kMucAdmin)->children("item", kMucAdmin).empty());
+  // Also after a restart (the store dropped the row with the account).
+  server_.restart();
+  auto alice2 = login("alice");
+  auto admins2 = admin(*alice2, "group", "<item affiliation='admin'/>", "get");
+  ASSERT_TRUE(admins2);
+  EXPECT_TRUE(admins2->child("query", kMucAdmin)->children("item", kMucAdmin).empty());
+}
+
 class MucCap : public MucTest {
  protected:
   static TestServerOptions options() {

@@ -788,6 +788,14 @@ TEST_P(StoreTest, MucRoomsAndAffiliationsRoundTripAndGoWithTheRoom) {
   EXPECT_EQ(storage_->muc().affiliations(service, "attic").size(), 1u);
   EXPECT_EQ(storage_->muc().rooms(service).size(), 1u);
   EXPECT_EQ(storage_->muc().rooms("conference.example.net").size(), 1u);
+
+  // Deleting an account deletes its affiliations in every room.
+  ASSERT_TRUE(accounts().create(account("example.org", "bob")));
+  storage_->muc().set_affiliation(service, "attic", {"carol@example.org", "member", "", ""});
+  ASSERT_TRUE(accounts().remove(bob_));
+  auto left = storage_->muc().affiliations(service, "attic");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].jid, "carol@example.org");
 }
 
 std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info) {
