@@ -16,6 +16,7 @@
 #include "storage/store.hpp"
 #include "xmpp/events.hpp"
 #include "xmpp/module.hpp"
+#include "xmpp/periodic_task.hpp"
 #include "xmpp/stanza.hpp"
 
 namespace parley {
@@ -52,11 +53,18 @@ class MucModule final : public Module, public muc::RoomHost {
                  "groups need) or moderators (semi-anonymous).",
                  {"anyone", "moderators"});
     s.add_bool("default_public", false, "New rooms are listed in the service's disco#items.");
+    s.add_int("archive_retention_days", 365, 0, 36500,
+              "Days a message is kept in a room's archive; 0 = until the room is destroyed.");
   }
 
   ~MucModule() override {
+    stop();
     std::unique_lock lock(rooms_mutex_);
     rooms_.clear();
+  }
+
+  void stop() override {
+    if (expiry_) expiry_->stop();
   }
 
   void start(ModuleContext& ctx) override {
@@ -87,6 +95,19 @@ class MucModule final : public Module, public muc::RoomHost {
       rooms_.emplace(rec.room, std::move(room));
     }
     if (!rooms_.empty()) ctx.log().info("loaded {} room(s) of {}", rooms_.size(), service_.domain());
+
+    // Room archives past their retention go, checked at start and hourly.
+    if (const int64_t days = o.get_int("archive_retention_days"); days > 0) {
+      auto log = ModuleContext::make_logger("mod_muc_expiry@" + ctx.domain());
+      expiry_ = std::make_unique<PeriodicTask>(
+          ctx.executor(), ctx.pool(), std::chrono::hours(1),
+          [&store = ctx.storage().archive(), domain = service_.domain(), days, log] {
+            const size_t n = store.expire(domain, storage::Clock::now(), static_cast<int>(days));
+            if (n) log->info("expired {} room archive message(s)", n);
+          },
+          log, "room archive expiry");
+      expiry_->start();
+    }
 
     ctx.claim_service(service_.domain(), [this](xml::Element stanza, SessionPtr origin) {
       dispatch(std::move(stanza), origin.get());
@@ -253,6 +274,7 @@ class MucModule final : public Module, public muc::RoomHost {
   }
 
   ModuleContext* ctx_ = nullptr;
+  std::unique_ptr<PeriodicTask> expiry_;
   Jid service_;
   muc::ServiceLimits limits_;
   muc::RoomConfig defaults_;

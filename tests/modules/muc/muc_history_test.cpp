@@ -322,6 +322,48 @@ TEST_F(MucHistory, RoomArchivePagesAndSearchesInRoomOrder) {
   EXPECT_TRUE(fresh.ids.empty());
 }
 
+class MucRetention : public MucTest {
+ protected:
+  static TestServerOptions options() {
+    TestServerOptions o;
+    o.extra_config = "[modules.muc]\narchive_retention_days = 2\n";
+    return o;
+  }
+  MucRetention() : MucTest(options()) {}
+};
+
+TEST_F(MucRetention, RoomArchiveMessagesPastRetentionAreDeleted) {
+  {
+    auto alice = login("alice");
+    create(*alice, "old", "alice");
+    say(*alice, "old", "recent");
+    ASSERT_TRUE(alice->expect(groupchat_body("recent")));
+    ASSERT_EQ(room_query(*alice, "old", "").ids.size(), 1u);
+  }
+  server_.stop();
+  {
+    auto store = server_.open_storage();
+    storage::ArchiveEntry e;
+    e.id = "ancient";
+    e.stamp = storage::Clock::now() - std::chrono::hours(24 * 3);
+    e.with_bare = room_jid("old");
+    e.stanza_xml = "<message xmlns='jabber:client' type='groupchat' from='" + occ("old", "alice") +
+                   "'><body>three days old</body></message>";
+    e.body = "three days old";
+    store->archive().append({kService, "old"}, e);
+    ASSERT_EQ(store->archive().count({kService, "old"}), 2u);
+  }
+  server_.start();  // expiry runs at start
+  auto alice = login("alice");
+  RoomQuery r;
+  for (int i = 0; i < 50; ++i) {
+    r = room_query(*alice, "old", "");
+    if (r.ids.size() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(r.bodies, std::vector<std::string>{"recent"});
+}
+
 // The default cap, for real: 256 connections join, the 257th is refused.
 class MucFull : public MucTest {
  protected:
