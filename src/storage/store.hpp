@@ -182,6 +182,11 @@ class ArchiveStore {
   // Appends; the entry's id must be new for this owner.
   virtual void append(const AccountKey& owner, const ArchiveEntry& entry) = 0;
   virtual ArchivePage query(const AccountKey& owner, const ArchiveQuery& query) = 0;
+  // Replaces a message by a tombstone (retraction, moderation): same id,
+  // stamp and place in the archive, new stanza, no longer indexed for search.
+  // False if the id is not in the owner's archive.
+  virtual bool replace_with_tombstone(const AccountKey& owner, const std::string& id,
+                                      const std::string& stanza_xml) = 0;
   // Oldest and newest message, if any.
   virtual std::optional<std::pair<ArchivedMessage, ArchivedMessage>> bounds(
       const AccountKey& owner) = 0;

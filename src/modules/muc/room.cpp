@@ -586,6 +586,9 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
     }
   // Appended in the room's storage lane, so the archive keeps the room's order.
   if (has_body && config_.persistent) archive(m, id, sender.nick, std::move(hold));
+  if (const xml::Element* retract = m.child("retract", kRetract); retract && config_.persistent)
+    asio::co_spawn(strand_, retract_task(shared_from_this(), retract->attr_or("id"), sender.occupant_id),
+                   log_exceptions("muc retraction"));
 }
 
 void Room::private_message(xml::Element& stanza, Occupant& sender, const std::string& nick) {

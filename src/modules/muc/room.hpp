@@ -152,6 +152,12 @@ class Room : public std::enable_shared_from_this<Room> {
   boost::asio::awaitable<void> archive_task(std::shared_ptr<Room> self, storage::ArchiveEntry entry,
                                             DeliveryHold hold);
   bool may_read_archive(const Jid& from) const;
+  void moderate(const xml::Element& stanza, const Jid& from, const xml::Element& moderate);
+  boost::asio::awaitable<void> moderate_task(std::shared_ptr<Room> self, xml::Element stanza,
+                                             std::string id, xml::Element moderated,
+                                             std::string reason);
+  boost::asio::awaitable<void> retract_task(std::shared_ptr<Room> self, std::string id,
+                                            std::string occupant_id);
   void archive_query(const xml::Element& stanza, const Jid& from, const xml::Element& query,
                      bool get);
   boost::asio::awaitable<void> archive_query_task(std::shared_ptr<Room> self, xml::Element stanza,

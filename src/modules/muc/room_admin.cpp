@@ -77,6 +77,8 @@ void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
     ok(disco_items(from));
   } else if (get && payload.is("ping", kPing)) {
     ok(std::nullopt);
+  } else if (!get && payload.is("moderate", kModerate)) {
+    moderate(stanza, from, payload);
   } else if (payload.is("query", kMam)) {
     archive_query(stanza, from, payload, get);
   } else if (payload.is("query", kMucAdmin)) {
@@ -148,6 +150,8 @@ xml::Element Room::disco_info() const {
   feature(q, "http://jabber.org/protocol/muc#self-ping-optimization");
   feature(q, kPing);
   if (config_.persistent) feature(q, kMam);
+  feature(q, kModerate);
+  feature(q, kRetract);
   xml::Element& form = q.add_child("x", std::string(kDataForms));
   form.set_attr("type", "result");
   xml::Element& ft = form.add_child("field", std::string(kDataForms));

@@ -541,6 +541,29 @@ class SqlArchiveStore final : public ArchiveStore {
     });
   }
 
+  bool replace_with_tombstone(const AccountKey& owner, const std::string& id,
+                              const std::string& stanza_xml) override {
+    return in_tx(db_, Mode::Write, [&](Transaction& t) {
+      t.lock(lock_name("archive", owner));
+      auto r = t.exec(
+          "SELECT seq, stamp, with_bare, with_resource, outgoing FROM archive "
+          "WHERE domain = $1 AND username = $2 AND id = $3",
+          {owner.domain, owner.user, id});
+      if (r.rows.empty()) return false;
+      const Row& row = r.rows[0];
+      const int64_t seq = row.integer(0);
+      // Delete and insert again at the same seq rather than UPDATE: the
+      // backends' full-text indexes follow inserts and deletes.
+      t.exec("DELETE FROM archive WHERE seq = $1", {seq});
+      t.exec(
+          "INSERT INTO archive (seq, domain, username, id, stamp, with_bare, with_resource, "
+          "outgoing, stanza, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '')",
+          {seq, owner.domain, owner.user, id, row.integer(1), row.text(2), row.text(3),
+           row.boolean(4), stanza_xml});
+      return true;
+    });
+  }
+
   ArchivePage query(const AccountKey& owner, const ArchiveQuery& q) override {
     return in_tx(db_, Mode::Read, [&](Transaction& t) {
       ArchivePage page;

@@ -322,6 +322,80 @@ TEST_F(MucHistory, RoomArchivePagesAndSearchesInRoomOrder) {
   EXPECT_TRUE(fresh.ids.empty());
 }
 
+TEST_F(MucHistory, ModerationAndRetractionLeaveTombstones) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  auto carol = login("carol");
+  create(*alice, "mod", "alice", open_room());
+  ASSERT_TRUE(join(*bob, "mod", "bob"));
+  ASSERT_TRUE(join(*carol, "mod", "carol"));
+  std::map<std::string, std::string> sid;
+  auto post = [&](XmppClient& c, const std::string& body) {
+    say(c, "mod", body);
+    auto m = alice->expect(groupchat_body(body));
+    ASSERT_TRUE(m);
+    sid[body] = m->child("stanza-id", kSid)->attr_or("id");
+  };
+  post(*bob, "spam here");
+  post(*bob, "oops");
+  post(*alice, "keep");
+  const std::string retract_ns = "urn:xmpp:message-retract:1";
+  // Bob retracts his own message; Carol tries to retract Alice's.
+  bob->send("<message to='" + room_jid("mod") + "' type='groupchat'><retract xmlns='" + retract_ns +
+            "' id='" + sid["oops"] + "'/></message>");
+  carol->send("<message to='" + room_jid("mod") + "' type='groupchat'><retract xmlns='" + retract_ns +
+              "' id='" + sid["keep"] + "'/></message>");
+  // Only moderators moderate.
+  const std::string moderate = "<moderate xmlns='urn:xmpp:message-moderate:1' id='" + sid["spam here"] +
+                               "'><retract xmlns='" + retract_ns + "'/><reason>spam</reason></moderate>";
+  auto nope = bob->iq("<iq type='set' id='m0' to='" + room_jid("mod") + "'>" + moderate + "</iq>");
+  ASSERT_TRUE(nope);
+  EXPECT_EQ(error_condition(*nope), "forbidden");
+  auto done = alice->iq("<iq type='set' id='m1' to='" + room_jid("mod") + "'>" + moderate + "</iq>");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->attr_or("type"), "result") << to_xml(*done);
+  for (XmppClient* c : {alice.get(), bob.get(), carol.get()}) {
+    auto notice = c->expect([&](const xml::Element& el) {
+      const xml::Element* r = el.child("retract", retract_ns);
+      return el.name() == "message" && r && r->child("moderated", "urn:xmpp:message-moderate:1");
+    });
+    ASSERT_TRUE(notice);
+    EXPECT_EQ(notice->attr_or("from"), room_jid("mod"));
+    const xml::Element* r = notice->child("retract", retract_ns);
+    EXPECT_EQ(r->attr_or("id"), sid["spam here"]);
+    EXPECT_EQ(r->child("moderated", "urn:xmpp:message-moderate:1")->attr_or("by"), occ("mod", "alice"));
+    EXPECT_EQ(r->child_text("reason", "urn:xmpp:message-moderate:1"), "spam");
+  }
+  auto unknown = alice->iq("<iq type='set' id='m2' to='" + room_jid("mod") +
+                           "'><moderate xmlns='urn:xmpp:message-moderate:1' id='nosuch'><retract xmlns='" +
+                           retract_ns + "'/></moderate></iq>");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(error_condition(*unknown), "item-not-found");
+
+  // The archive: tombstones in place, Alice's message untouched, nothing left to find.
+  RoomQuery r;
+  for (int i = 0; i < 30; ++i) {
+    r = room_query(*alice, "mod", "");
+    if (r.bodies.size() >= 3 && r.bodies[1] == "") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(r.ids.size(), 3u);
+  EXPECT_EQ(r.ids[0], sid["spam here"]);
+  EXPECT_EQ(r.bodies[0], "");
+  EXPECT_EQ(r.ids[1], sid["oops"]);
+  EXPECT_EQ(r.bodies[1], "");
+  EXPECT_EQ(r.ids[2], sid["keep"]);
+  EXPECT_EQ(r.bodies[2], "keep");
+  auto search = room_query(*alice, "mod",
+                           "<x xmlns='jabber:x:data' type='submit'>" + field("FORM_TYPE", "urn:xmpp:mam:2") +
+                               "<field var='{urn:xmpp:fulltext:0}fulltext'><value>spam</value></field></x>");
+  EXPECT_TRUE(search.ids.empty());
+  // History on join no longer has them.
+  auto dave = login("dave");
+  ASSERT_TRUE(join(*dave, "mod", "dave"));
+  EXPECT_EQ(history_bodies(*dave, "mod"), std::vector<std::string>{"keep"});
+}
+
 class MucRetention : public MucTest {
  protected:
   static TestServerOptions options() {

@@ -746,6 +746,39 @@ TEST_P(StoreTest, SurvivesLostServerConnections) {
   EXPECT_EQ(offline().count(alice_), 8u);
 }
 
+TEST_P(StoreTest, ArchiveTombstoneKeepsPlaceAndLeavesTheSearchIndex) {
+  ArchiveStore& archive = storage_->archive();
+  const AccountKey room{"conference.example.org", "lobby"};
+  for (const char* id : {"a", "b", "c"}) {
+    ArchiveEntry e;
+    e.id = id;
+    e.stamp = now_us();
+    e.with_bare = "lobby@conference.example.org";
+    e.stanza_xml = std::string("<message>") + id + "</message>";
+    e.body = std::string("secret word ") + id;
+    archive.append(room, e);
+  }
+  ArchiveQuery search;
+  search.fulltext = "secret";
+  EXPECT_EQ(archive.query(room, search).messages.size(), 3u);
+  EXPECT_TRUE(archive.replace_with_tombstone(room, "b", "<message>tombstone</message>"));
+  EXPECT_FALSE(archive.replace_with_tombstone(room, "nope", "<message/>"));
+  auto all = archive.query(room, ArchiveQuery{});
+  ASSERT_EQ(all.messages.size(), 3u);
+  EXPECT_EQ(all.messages[1].id, "b");
+  EXPECT_EQ(all.messages[1].stanza_xml, "<message>tombstone</message>");
+  auto found = archive.query(room, search);
+  ASSERT_EQ(found.messages.size(), 2u);
+  EXPECT_EQ(found.messages[0].id, "a");
+  EXPECT_EQ(found.messages[1].id, "c");
+  // Still in place for paging after it.
+  ArchiveQuery after;
+  after.page_after = "b";
+  auto page = archive.query(room, after);
+  ASSERT_EQ(page.messages.size(), 1u);
+  EXPECT_EQ(page.messages[0].id, "c");
+}
+
 // --- multi-user chat rooms ----------------------------------------------------
 
 TEST_P(StoreTest, MucRoomsAndAffiliationsRoundTripAndGoWithTheRoom) {
