@@ -136,6 +136,29 @@ TEST_F(Muc, GroupchatReachesEveryOccupantWithRoomStamps) {
   }
 }
 
+TEST_F(Muc, ForgedRoomElementsInPresenceAreStripped) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  create(*alice, "team", "alice", open_room());
+  bob->send("<presence to='" + occ("team", "bob") +
+            "'><x xmlns='http://jabber.org/protocol/muc'/><show>away</show>"
+            "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/>"
+            "<status code='201'/></x><occupant-id xmlns='urn:xmpp:occupant-id:0' id='forged'/></presence>");
+  auto self = bob->expect([](const xml::Element& el) { return el.name() == "presence" && codes(el).count(110); });
+  ASSERT_TRUE(self);
+  auto seen = alice->expect(presence_from(occ("team", "bob")));
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->child_text("show"), "away") << "the client's own payload stays";
+  EXPECT_EQ(seen->children("x", kMucUser).size(), 1u) << to_xml(*seen);
+  EXPECT_EQ(item(*seen)->attr_or("affiliation"), "none");
+  EXPECT_EQ(item(*seen)->attr_or("role"), "participant");
+  EXPECT_TRUE(codes(*seen).empty());
+  EXPECT_EQ(seen->children("occupant-id", kOid).size(), 1u);
+  EXPECT_NE(oid(*seen), "forged");
+  EXPECT_EQ(oid(*seen), oid(*self));
+  EXPECT_FALSE(codes(*self).count(201));
+}
+
 TEST_F(Muc, NonOccupantsCannotSendGroupchat) {
   auto alice = login("alice");
   auto dave = login("dave");
