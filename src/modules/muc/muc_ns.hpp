@@ -16,6 +16,7 @@ inline constexpr std::string_view kStanzaId = "urn:xmpp:sid:0";            // XE
 inline constexpr std::string_view kMam = "urn:xmpp:mam:2";                 // XEP-0313
 inline constexpr std::string_view kRetract = "urn:xmpp:message-retract:1";    // XEP-0424
 inline constexpr std::string_view kModerate = "urn:xmpp:message-moderate:1";  // XEP-0425
+inline constexpr std::string_view kVcard = "vcard-temp";                      // XEP-0054/0486
 inline constexpr std::string_view kPing = "urn:xmpp:ping";                 // XEP-0199/0410
 inline constexpr std::string_view kDelay = "urn:xmpp:delay";               // XEP-0203
 inline constexpr std::string_view kConference = "jabber:x:conference";     // XEP-0249

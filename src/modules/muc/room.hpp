@@ -168,6 +168,8 @@ class Room : public std::enable_shared_from_this<Room> {
   void forward_iq(const xml::Element& stanza, const Jid& from, const Occupant& sender,
                   const Occupant& target);
   void forward_iq_response(const xml::Element& stanza, const Jid& from);
+  void room_vcard(const xml::Element& stanza, const Jid& from, const xml::Element& vcard, bool get);
+  std::string avatar_hash() const;
   xml::Element disco_info() const;
   xml::Element disco_items(const Jid& from) const;
   void admin_get(const xml::Element& stanza, const Jid& from, const xml::Element& query);

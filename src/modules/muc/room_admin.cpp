@@ -1,11 +1,17 @@
 // A room's IQs: disco (XEP-0030), self-ping (XEP-0410), affiliations and
 // roles (muc#admin, XEP-0045 §8-9), configuration and destruction
 // (muc#owner, §10).
+#include <openssl/sha.h>
 #include <spdlog/logger.h>
+
+#include <cctype>
 
 #include "modules/muc/muc_ns.hpp"
 #include "modules/muc/room.hpp"
 #include "xmpp/router.hpp"
+#include "xmpp/sasl/scram.hpp"
+#include "xmpp/xml/fragment.hpp"
+#include "xmpp/xml/serializer.hpp"
 
 namespace parley::muc {
 
@@ -77,6 +83,8 @@ void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
     ok(disco_items(from));
   } else if (get && payload.is("ping", kPing)) {
     ok(std::nullopt);
+  } else if (payload.is("vCard", kVcard)) {
+    room_vcard(stanza, from, payload, get);
   } else if (!get && payload.is("moderate", kModerate)) {
     moderate(stanza, from, payload);
   } else if (payload.is("query", kMam)) {
@@ -130,6 +138,65 @@ void Room::forward_iq_response(const xml::Element& stanza, const Jid& from) {
   send(std::move(copy), p.requester);
 }
 
+// XEP-0486: the room's vCard (its avatar) is the owners' to set and the
+// room's visitors' to read; occupants are told of a new avatar by a presence
+// from the room with the photo's hash.
+void Room::room_vcard(const xml::Element& stanza, const Jid& from, const xml::Element& vcard, bool get) {
+  if (get) {
+    if (config_.members_only && !may_read_archive(from)) {
+      reply_error(stanza, StanzaError::forbidden());
+      return;
+    }
+    xml::Element reply = iq_result(stanza);
+    std::optional<xml::Element> stored;
+    if (!config_.vcard.empty()) stored = xml::parse_fragment(config_.vcard);
+    reply.add_child(stored ? std::move(*stored) : xml::Element("vCard", std::string(kVcard)));
+    host_.router().route(std::move(reply));
+    return;
+  }
+  if (affiliation_of(from) != Affiliation::Owner) {
+    reply_error(stanza, StanzaError::forbidden());
+    return;
+  }
+  std::string serialized = xml::serialize(vcard, "jabber:client");
+  constexpr size_t kMaxVcardBytes = 128 * 1024;
+  if (serialized.size() > kMaxVcardBytes) {
+    reply_error(stanza, StanzaError::not_acceptable("a room's vCard is at most 128 KiB"));
+    return;
+  }
+  config_.vcard = vcard.element_count() ? std::move(serialized) : std::string();
+  xml::Element update = make_presence({}, jid_.bare_str(), {});
+  update.add_child("x", "vcard-temp:x:update").add_child("photo", "vcard-temp:x:update").add_text(avatar_hash());
+  for (const auto& [nick, o] : occupants_) send_all(o, update);
+  xml::Element reply = iq_result(stanza);
+  if (stored_)
+    persist([rec = record()](storage::MucStore& s) { s.put_room(rec); }, std::move(reply), stanza);
+  else
+    host_.router().route(std::move(reply));
+}
+
+// Hex SHA-1 of the photo's bytes (XEP-0153), "" without a photo.
+std::string Room::avatar_hash() const {
+  if (config_.vcard.empty()) return {};
+  auto vcard = xml::parse_fragment(config_.vcard);
+  const xml::Element* photo = vcard ? vcard->child("PHOTO", kVcard) : nullptr;
+  if (!photo) return {};
+  std::string b64;
+  for (char c : photo->child_text("BINVAL", kVcard))
+    if (!std::isspace(static_cast<unsigned char>(c))) b64 += c;
+  auto bytes = sasl::base64_decode(b64);
+  if (!bytes) return {};
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
 xml::Element Room::disco_info() const {
   xml::Element q = query(kDiscoInfo);
   q.add_child("identity", std::string(kDiscoInfo))
@@ -151,6 +218,7 @@ xml::Element Room::disco_info() const {
   feature(q, kPing);
   if (config_.persistent) feature(q, kMam);
   feature(q, kModerate);
+  feature(q, kVcard);
   feature(q, kRetract);
   xml::Element& form = q.add_child("x", std::string(kDataForms));
   form.set_attr("type", "result");
@@ -164,6 +232,7 @@ xml::Element Room::disco_info() const {
   form_field(form, "muc#roomconfig_maxusers", std::to_string(cap()));
   form_field(form, "muc#maxhistoryfetch", std::to_string(config_.history_length));
   form_field(form, "muc#roomconfig_allowinvites", config_.allow_invites ? "1" : "0");
+  if (std::string hash = avatar_hash(); !hash.empty()) form_field(form, "muc#roominfo_avatarhash", hash);
   return q;
 }
 

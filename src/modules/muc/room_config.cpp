@@ -103,6 +103,7 @@ std::string encode(const RoomConfig& c) {
   line("change_subject", b(c.change_subject));
   line("history_length", std::to_string(c.history_length));
   line("occupant_id_secret", c.occupant_id_secret);
+  line("vcard", c.vcard);
   return out;
 }
 
@@ -139,6 +140,7 @@ RoomConfig decode(const std::string& text) {
     else if (key == "change_subject") flag(c.change_subject);
     else if (key == "history_length") number(c.history_length);
     else if (key == "occupant_id_secret") c.occupant_id_secret = value;
+    else if (key == "vcard") c.vcard = value;
   }
   return c;
 }

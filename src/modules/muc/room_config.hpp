@@ -26,6 +26,7 @@ struct RoomConfig {
   bool change_subject = false;      // participants may change the subject
   int64_t history_length = 20;      // messages kept for history on join
   std::string occupant_id_secret;   // XEP-0421 key, never shown
+  std::string vcard;                // the room's vCard (XEP-0486 avatar), serialized; empty = none
 
   bool non_anonymous() const { return whois == "anyone"; }
   friend bool operator==(const RoomConfig&, const RoomConfig&) = default;

@@ -347,6 +347,36 @@ TEST_F(MucAdmin, ADeletedAccountLeavesNoAffiliationBehind) {
   EXPECT_TRUE(admins2->child("query", kMucAdmin)->children("item", kMucAdmin).empty());
 }
 
+TEST_F(MucAdmin, RoomAvatarIsTheOwnersToSetAndSurvivesARestart) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  create(*alice, "pics", "alice", open_room());
+  ASSERT_TRUE(join(*bob, "pics", "bob"));
+  const std::string vcard =
+      "<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>aGVs\nbG8=</BINVAL></PHOTO></vCard>";
+  auto denied = bob->iq("<iq type='set' id='v0' to='" + room_jid("pics") + "'>" + vcard + "</iq>");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(error_condition(*denied), "forbidden");
+  auto set = alice->iq("<iq type='set' id='v1' to='" + room_jid("pics") + "'>" + vcard + "</iq>");
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->attr_or("type"), "result") << to_xml(*set);
+  // SHA-1 of "hello", the photo's bytes.
+  const std::string hash = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d";
+  auto update = bob->expect(presence_from(room_jid("pics")));
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->child("x", "vcard-temp:x:update")->child_text("photo", "vcard-temp:x:update"), hash);
+  auto info = disco(*bob, room_jid("pics"), kDiscoInfo);
+  EXPECT_NE(to_xml(*info).find(hash), std::string::npos) << to_xml(*info);
+  server_.restart();
+  auto carol = login("carol");
+  auto got = carol->iq("<iq type='get' id='v2' to='" + room_jid("pics") + "'><vCard xmlns='vcard-temp'/></iq>");
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->attr_or("type"), "result") << to_xml(*got);
+  const xml::Element* photo = got->child("vCard", "vcard-temp")->child("PHOTO", "vcard-temp");
+  ASSERT_TRUE(photo);
+  EXPECT_EQ(photo->child_text("TYPE", "vcard-temp"), "image/png");
+}
+
 class MucCap : public MucTest {
  protected:
   static TestServerOptions options() {
