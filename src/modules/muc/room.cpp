@@ -13,6 +13,7 @@
 #include <map>
 #include <ctime>
 
+#include "modules/mam/mam_policy.hpp"
 #include "modules/muc/muc_ns.hpp"
 #include "modules/muc/room_internal.hpp"
 #include "xmpp/blocking_pool.hpp"
@@ -72,40 +73,6 @@ std::optional<int64_t> to_int(const std::string& s) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || v < 0) return std::nullopt;
   return v;
-}
-
-// XEP-0082 DateTime ("2026-11-28T10:00:00Z", fractions and offsets allowed).
-std::optional<Clock::time_point> parse_datetime(const std::string& text) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
-    return std::nullopt;
-  // Beyond what the clock's nanoseconds can count (1678-2261): clamp.
-  if (y >= 2262) return Clock::time_point::max();
-  if (y <= 1678) return Clock::time_point::min();
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  auto t = Clock::from_time_t(timegm(&tm));
-  size_t pos = 19;
-  if (pos < text.size() && text[pos] == '.') {
-    size_t end = pos + 1;
-    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
-    std::string frac = text.substr(pos + 1, std::min<size_t>(end - pos - 1, 6));
-    while (frac.size() < 6) frac += '0';
-    t += std::chrono::microseconds(std::stoll(frac));
-    pos = end;
-  }
-  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    const auto offset = std::chrono::hours(oh) + std::chrono::minutes(om);
-    t += text[pos] == '+' ? -offset : offset;
-  }
-  return t;
 }
 
 // Code points of a UTF-8 string.
@@ -463,7 +430,7 @@ void Room::send_history(const Occupant& o, const xml::Element* request) {
       max_stanzas = std::min(max_stanzas, static_cast<size_t>(*v));
     if (auto v = to_int(request->attr_or("maxchars"))) max_chars = static_cast<size_t>(*v);
     if (auto v = to_int(request->attr_or("seconds"))) since = Clock::now() - std::chrono::seconds(*v);
-    if (auto v = parse_datetime(request->attr_or("since")))
+    if (auto v = mam::parse_datetime(request->attr_or("since")))
       since = since ? std::max(*since, *v) : *v;
   }
   // Newest first, while the limits allow; then sent oldest first.
