@@ -43,6 +43,7 @@ class LazyStorage final : public parley::storage::Storage {
   parley::storage::KeyValueStore& keyval() override { return open().keyval(); }
   parley::storage::ArchiveStore& archive() override { return open().archive(); }
   parley::storage::BlockListStore& blocklist() override { return open().blocklist(); }
+  parley::storage::MucStore& muc() override { return open().muc(); }
   std::string backend_name() const override { return config_.backend; }
   int schema_version() override { return open().schema_version(); }
   void flush() override {

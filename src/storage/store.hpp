@@ -48,8 +48,8 @@ class AccountStore {
                                const std::vector<sasl::ScramCredential>& credentials) = 0;
   virtual bool set_admin(const AccountKey& key, bool admin) = 0;
   // Deletes the account and everything stored for it (roster, offline, keyval,
-  // message archive and archive preferences, block list); abuse reports it
-  // filed stay.
+  // message archive and archive preferences, block list, its affiliations in
+  // multi-user chat rooms); abuse reports it filed stay.
   virtual bool remove(const AccountKey& key) = 0;
   virtual std::vector<std::string> list(const std::string& domain) = 0;
 };
@@ -182,6 +182,11 @@ class ArchiveStore {
   // Appends; the entry's id must be new for this owner.
   virtual void append(const AccountKey& owner, const ArchiveEntry& entry) = 0;
   virtual ArchivePage query(const AccountKey& owner, const ArchiveQuery& query) = 0;
+  // Replaces a message by a tombstone (retraction, moderation): same id,
+  // stamp and place in the archive, new stanza, no longer indexed for search.
+  // False if the id is not in the owner's archive.
+  virtual bool replace_with_tombstone(const AccountKey& owner, const std::string& id,
+                                      const std::string& stanza_xml) = 0;
   // Oldest and newest message, if any.
   virtual std::optional<std::pair<ArchivedMessage, ArchivedMessage>> bounds(
       const AccountKey& owner) = 0;
@@ -229,6 +234,45 @@ class BlockListStore {
   virtual std::vector<AbuseReport> reports(const std::string& domain, size_t limit) = 0;
 };
 
+// Multi-user chat rooms (XEP-0045) that outlive their occupants: the room's
+// configuration (an opaque document owned by the muc module), its subject and
+// its affiliations. A service is a MUC domain ("conference.example.org"), a
+// room its prepared localpart.
+struct MucRoom {
+  std::string service;
+  std::string room;
+  std::string config;   // the module's own encoding
+  std::string subject;  // empty = none
+  Timestamp created{};
+  friend bool operator==(const MucRoom&, const MucRoom&) = default;
+};
+
+struct MucAffiliation {
+  std::string jid;          // bare, prepared
+  std::string affiliation;  // owner | admin | member | outcast
+  std::string nick;         // reserved nickname, may be empty
+  std::string reason;
+  friend bool operator==(const MucAffiliation&, const MucAffiliation&) = default;
+};
+
+class MucStore {
+ public:
+  virtual ~MucStore() = default;
+  // Inserts or replaces the room's configuration and subject.
+  virtual void put_room(const MucRoom& room) = 0;
+  // Removes the room, its affiliations and its archive (the ArchiveStore
+  // rows of owner {service, room}); false if there was no such room.
+  virtual bool remove_room(const std::string& service, const std::string& room) = 0;
+  // Every stored room of a service, by name.
+  virtual std::vector<MucRoom> rooms(const std::string& service) = 0;
+  // The room's affiliations, by JID.
+  virtual std::vector<MucAffiliation> affiliations(const std::string& service,
+                                                   const std::string& room) = 0;
+  // Sets one affiliation; "none" removes the JID's row.
+  virtual void set_affiliation(const std::string& service, const std::string& room,
+                               const MucAffiliation& affiliation) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -238,6 +282,7 @@ class Storage {
   virtual KeyValueStore& keyval() = 0;
   virtual ArchiveStore& archive() = 0;
   virtual BlockListStore& blocklist() = 0;
+  virtual MucStore& muc() = 0;
   virtual std::string backend_name() const = 0;  // "sqlite" / "postgresql"
   virtual int schema_version() = 0;
   // Flushes and checkpoints (SQLite WAL checkpoint); called on shutdown.

@@ -51,6 +51,13 @@ ModuleContext::~ModuleContext() {
   for (const auto& k : iqs_) host_.iq().remove(k.type, k.scopes, k.element, k.xmlns);
   for (const auto& f : features_) host_.disco().remove_feature(f);
   for (const auto& i : identities_) host_.disco().remove_identity(i);
+  for (const auto& d : services_) host_.core().router().release_service(d);
+}
+
+void ModuleContext::claim_service(const std::string& domain, Router::ServiceHandler handler) {
+  if (!host_.core().router().claim_service(domain, std::move(handler)))
+    throw std::logic_error("service domain " + domain + " is a host or already claimed");
+  services_.push_back(domain);
 }
 
 void ModuleContext::on_iq(IqType type, IqScope scopes, std::string element, std::string xmlns,

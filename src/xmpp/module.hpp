@@ -97,6 +97,10 @@ class ModuleContext {
   void on_iq(IqType type, IqScope scopes, std::string element, std::string xmlns,
              IqHandler handler);
 
+  // A service domain (conference.<host>) routed to this module; released when
+  // the module stops. Throws std::logic_error if the domain is a host or taken.
+  void claim_service(const std::string& domain, Router::ServiceHandler handler);
+
   // Disco items (feed the entity-caps hash).
   void add_feature(std::string var);
   void add_identity(DiscoIdentity identity);
@@ -131,6 +135,7 @@ class ModuleContext {
   std::vector<IqKey> iqs_;
   std::vector<std::string> features_;
   std::vector<DiscoIdentity> identities_;
+  std::vector<std::string> services_;
 };
 
 }  // namespace parley

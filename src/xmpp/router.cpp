@@ -139,6 +139,29 @@ size_t Router::session_count() const {
   return n;
 }
 
+bool Router::claim_service(const std::string& domain, ServiceHandler handler) {
+  if (core_.host(domain)) return false;
+  std::unique_lock lock(services_mutex_);
+  return services_
+      .emplace(domain, std::make_shared<const ServiceHandler>(std::move(handler)))
+      .second;
+}
+
+void Router::release_service(const std::string& domain) {
+  std::unique_lock lock(services_mutex_);
+  services_.erase(domain);
+}
+
+bool Router::is_service(const std::string& domain) const {
+  return find_service(domain) != nullptr;
+}
+
+std::shared_ptr<const Router::ServiceHandler> Router::find_service(const std::string& domain) const {
+  std::shared_lock lock(services_mutex_);
+  auto it = services_.find(domain);
+  return it == services_.end() ? nullptr : it->second;
+}
+
 void Router::bounce(const xml::Element& stanza, const StanzaError& error) {
   if (is_error(stanza)) return;  // never answer an error with an error
   if (!stanza.has_attr("from")) return;
@@ -188,6 +211,10 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
     }
   Host* host = core_.host(to->domain());
   if (!host) {
+    if (auto service = find_service(to->domain())) {
+      (*service)(std::move(stanza), std::move(origin));
+      return;
+    }
     if (remote_)
       remote_(std::move(stanza));
     else

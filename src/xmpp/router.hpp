@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,6 +73,15 @@ class Router {
   void redeliver(xml::Element message, DeliveryHold hold = {});
   // Sends an error reply for `stanza` unless it is itself an error.
   void bounce(const xml::Element& stanza, const StanzaError& error);
+  // Service domains (e.g. conference.<host>): a module claims a domain that is
+  // not a host and gets every stanza routed to it or to any JID at it, on the
+  // routing thread, after StanzaFromAccount and before remote delivery. The
+  // handler must be thread-safe and must not block. False if the domain is a
+  // host or already claimed.
+  using ServiceHandler = std::function<void(xml::Element stanza, SessionPtr origin)>;
+  bool claim_service(const std::string& domain, ServiceHandler handler);
+  void release_service(const std::string& domain);
+  bool is_service(const std::string& domain) const;
   // Delivery to non-local domains (s2s, cluster). Default: remote-server-not-found.
   void set_remote_route(std::function<void(xml::Element)> route) { remote_ = std::move(route); }
 
@@ -98,8 +108,12 @@ class Router {
   boost::asio::awaitable<void> store_undeliverable(Host& host, Jid bare, xml::Element stanza,
                                                    DeliveryHold hold);
 
+  std::shared_ptr<const ServiceHandler> find_service(const std::string& domain) const;
+
   ServerCore& core_;
   mutable std::array<Shard, kShards> shards_;
+  mutable std::shared_mutex services_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const ServiceHandler>> services_;
   std::function<void(xml::Element)> remote_;
 };
 

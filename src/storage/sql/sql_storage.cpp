@@ -220,6 +220,11 @@ class SqlAccountStore final : public AccountStore {
           "DELETE FROM blocklist WHERE domain = $1 AND username = $2",
       };
       for (const char* sql : kTables) t.exec(sql, {key.domain, key.user});
+      // Affiliations in rooms: a name registered again inherits nothing.
+      std::string bare = key.user;
+      bare += '@';
+      bare += key.domain;
+      t.exec("DELETE FROM muc_affiliations WHERE jid = $1", {bare});
       return t.exec("DELETE FROM accounts WHERE domain = $1 AND username = $2",
                     {key.domain, key.user})
                  .affected > 0;
@@ -536,6 +541,29 @@ class SqlArchiveStore final : public ArchiveStore {
     });
   }
 
+  bool replace_with_tombstone(const AccountKey& owner, const std::string& id,
+                              const std::string& stanza_xml) override {
+    return in_tx(db_, Mode::Write, [&](Transaction& t) {
+      t.lock(lock_name("archive", owner));
+      auto r = t.exec(
+          "SELECT seq, stamp, with_bare, with_resource, outgoing FROM archive "
+          "WHERE domain = $1 AND username = $2 AND id = $3",
+          {owner.domain, owner.user, id});
+      if (r.rows.empty()) return false;
+      const Row& row = r.rows[0];
+      const int64_t seq = row.integer(0);
+      // Delete and insert again at the same seq rather than UPDATE: the
+      // backends' full-text indexes follow inserts and deletes.
+      t.exec("DELETE FROM archive WHERE seq = $1", {seq});
+      t.exec(
+          "INSERT INTO archive (seq, domain, username, id, stamp, with_bare, with_resource, "
+          "outgoing, stanza, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '')",
+          {seq, owner.domain, owner.user, id, row.integer(1), row.text(2), row.text(3),
+           row.boolean(4), stanza_xml});
+      return true;
+    });
+  }
+
   ArchivePage query(const AccountKey& owner, const ArchiveQuery& q) override {
     return in_tx(db_, Mode::Read, [&](Transaction& t) {
       ArchivePage page;
@@ -846,6 +874,79 @@ class SqlBlockListStore final : public BlockListStore {
   Database& db_;
 };
 
+// Multi-user chat rooms and affiliations (XEP-0045).
+class SqlMucStore final : public MucStore {
+ public:
+  explicit SqlMucStore(Database& db) : db_(db) {}
+
+  void put_room(const MucRoom& room) override {
+    in_tx(db_, Mode::Write, [&](Transaction& t) {
+      t.exec(
+          "INSERT INTO muc_rooms (service, room, config, subject, created) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (service, room) DO UPDATE SET "
+          "config = excluded.config, subject = excluded.subject",
+          {room.service, room.room, room.config, room.subject, to_micros(room.created)});
+    });
+  }
+
+  bool remove_room(const std::string& service, const std::string& room) override {
+    return in_tx(db_, Mode::Write, [&](Transaction& t) {
+      t.exec("DELETE FROM muc_affiliations WHERE service = $1 AND room = $2", {service, room});
+      // The room's archive is kept like an account's, owner (service, room).
+      t.exec("DELETE FROM archive WHERE domain = $1 AND username = $2", {service, room});
+      return t.exec("DELETE FROM muc_rooms WHERE service = $1 AND room = $2", {service, room})
+                 .affected > 0;
+    });
+  }
+
+  std::vector<MucRoom> rooms(const std::string& service) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      std::vector<MucRoom> out;
+      auto r = t.exec(
+          "SELECT room, config, subject, created FROM muc_rooms WHERE service = $1 ORDER BY room",
+          {service});
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows)
+        out.push_back({service, row.text(0), row.text(1), row.text(2), from_micros(row.integer(3))});
+      return out;
+    });
+  }
+
+  std::vector<MucAffiliation> affiliations(const std::string& service,
+                                           const std::string& room) override {
+    return in_tx(db_, Mode::Read, [&](Transaction& t) {
+      std::vector<MucAffiliation> out;
+      auto r = t.exec(
+          "SELECT jid, affiliation, nick, reason FROM muc_affiliations "
+          "WHERE service = $1 AND room = $2 ORDER BY jid",
+          {service, room});
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows)
+        out.push_back({row.text(0), row.text(1), row.text(2), row.text(3)});
+      return out;
+    });
+  }
+
+  void set_affiliation(const std::string& service, const std::string& room,
+                       const MucAffiliation& a) override {
+    in_tx(db_, Mode::Write, [&](Transaction& t) {
+      if (a.affiliation == "none") {
+        t.exec("DELETE FROM muc_affiliations WHERE service = $1 AND room = $2 AND jid = $3",
+               {service, room, a.jid});
+        return;
+      }
+      t.exec(
+          "INSERT INTO muc_affiliations (service, room, jid, affiliation, nick, reason) "
+          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (service, room, jid) DO UPDATE SET "
+          "affiliation = excluded.affiliation, nick = excluded.nick, reason = excluded.reason",
+          {service, room, a.jid, a.affiliation, a.nick, a.reason});
+    });
+  }
+
+ private:
+  Database& db_;
+};
+
 class SqlStorage final : public Storage {
  public:
   explicit SqlStorage(std::unique_ptr<Database> db)
@@ -855,7 +956,8 @@ class SqlStorage final : public Storage {
         offline_(*db_),
         keyval_(*db_),
         archive_(*db_),
-        blocklist_(*db_) {}
+        blocklist_(*db_),
+        muc_(*db_) {}
 
   AccountStore& accounts() override { return accounts_; }
   RosterStore& roster() override { return roster_; }
@@ -863,6 +965,7 @@ class SqlStorage final : public Storage {
   KeyValueStore& keyval() override { return keyval_; }
   ArchiveStore& archive() override { return archive_; }
   BlockListStore& blocklist() override { return blocklist_; }
+  MucStore& muc() override { return muc_; }
   std::string backend_name() const override { return db_->backend_name(); }
 
   int schema_version() override {
@@ -913,6 +1016,7 @@ class SqlStorage final : public Storage {
   SqlKeyValueStore keyval_;
   SqlArchiveStore archive_;
   SqlBlockListStore blocklist_;
+  SqlMucStore muc_;
 };
 
 }  // namespace

@@ -169,6 +169,27 @@ const std::vector<sql::Migration>& migrations() {
            " days INTEGER NOT NULL CHECK (days >= 0),"
            " PRIMARY KEY (domain, username))",
        }},
+      // Migration 5: multi-user chat rooms that outlive their occupants
+      // (XEP-0045): configuration (the muc module's encoding), subject and
+      // affiliations.
+      {5,
+       {
+           "CREATE TABLE muc_rooms ("
+           " service TEXT NOT NULL,"
+           " room TEXT NOT NULL,"
+           " config TEXT NOT NULL,"
+           " subject TEXT NOT NULL,"
+           " created INTEGER NOT NULL,"
+           " PRIMARY KEY (service, room))",
+           "CREATE TABLE muc_affiliations ("
+           " service TEXT NOT NULL,"
+           " room TEXT NOT NULL,"
+           " jid TEXT NOT NULL,"
+           " affiliation TEXT NOT NULL,"
+           " nick TEXT NOT NULL,"
+           " reason TEXT NOT NULL,"
+           " PRIMARY KEY (service, room, jid))",
+       }},
   };
   return list;
 }

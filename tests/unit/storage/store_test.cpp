@@ -55,7 +55,7 @@ RosterItem item(std::string jid, std::string name, Subscription sub,
 }
 
 // The number of migrations both backends ship.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -744,6 +744,91 @@ TEST_P(StoreTest, SurvivesLostServerConnections) {
     EXPECT_TRUE(offline().push(alice_, "<m/>", now_us(), 0));
   }
   EXPECT_EQ(offline().count(alice_), 8u);
+}
+
+TEST_P(StoreTest, ArchiveTombstoneKeepsPlaceAndLeavesTheSearchIndex) {
+  ArchiveStore& archive = storage_->archive();
+  const AccountKey room{"conference.example.org", "lobby"};
+  for (const char* id : {"a", "b", "c"}) {
+    ArchiveEntry e;
+    e.id = id;
+    e.stamp = now_us();
+    e.with_bare = "lobby@conference.example.org";
+    e.stanza_xml = std::string("<message>") + id + "</message>";
+    e.body = std::string("secret word ") + id;
+    archive.append(room, e);
+  }
+  ArchiveQuery search;
+  search.fulltext = "secret";
+  EXPECT_EQ(archive.query(room, search).messages.size(), 3u);
+  EXPECT_TRUE(archive.replace_with_tombstone(room, "b", "<message>tombstone</message>"));
+  EXPECT_FALSE(archive.replace_with_tombstone(room, "nope", "<message/>"));
+  auto all = archive.query(room, ArchiveQuery{});
+  ASSERT_EQ(all.messages.size(), 3u);
+  EXPECT_EQ(all.messages[1].id, "b");
+  EXPECT_EQ(all.messages[1].stanza_xml, "<message>tombstone</message>");
+  auto found = archive.query(room, search);
+  ASSERT_EQ(found.messages.size(), 2u);
+  EXPECT_EQ(found.messages[0].id, "a");
+  EXPECT_EQ(found.messages[1].id, "c");
+  // Still in place for paging after it.
+  ArchiveQuery after;
+  after.page_after = "b";
+  auto page = archive.query(room, after);
+  ASSERT_EQ(page.messages.size(), 1u);
+  EXPECT_EQ(page.messages[0].id, "c");
+}
+
+// --- multi-user chat rooms ----------------------------------------------------
+
+TEST_P(StoreTest, MucRoomsAndAffiliationsRoundTripAndGoWithTheRoom) {
+  MucStore& muc = storage_->muc();
+  const std::string service = "conference.example.org";
+  EXPECT_TRUE(muc.rooms(service).empty());
+  MucRoom room{service, "lobby", "persistent=1\nname=L'obby \"x\"", "", now_us()};
+  muc.put_room(room);
+  muc.put_room({service, "attic", "persistent=1", "dust", now_us()});
+  muc.put_room({"conference.example.net", "lobby", "x", "", now_us()});
+  auto rooms = muc.rooms(service);
+  ASSERT_EQ(rooms.size(), 2u);
+  EXPECT_EQ(rooms[0].room, "attic");
+  EXPECT_EQ(rooms[1], room);
+  // Replacing keeps one row and the creation time.
+  room.subject = "new subject";
+  muc.put_room({service, "lobby", room.config, room.subject, now_us() + 1h});
+  rooms = muc.rooms(service);
+  ASSERT_EQ(rooms.size(), 2u);
+  EXPECT_EQ(rooms[1], room);
+
+  muc.set_affiliation(service, "lobby", {"alice@example.org", "owner", "", ""});
+  muc.set_affiliation(service, "lobby", {"bob@example.org", "member", "bobby", ""});
+  muc.set_affiliation(service, "lobby", {"eve@example.org", "outcast", "", "spam"});
+  muc.set_affiliation(service, "attic", {"bob@example.org", "admin", "", ""});
+  muc.set_affiliation(service, "lobby", {"bob@example.org", "admin", "bob", ""});  // replaces
+  auto affs = muc.affiliations(service, "lobby");
+  ASSERT_EQ(affs.size(), 3u);
+  EXPECT_EQ(affs[0], (MucAffiliation{"alice@example.org", "owner", "", ""}));
+  EXPECT_EQ(affs[1], (MucAffiliation{"bob@example.org", "admin", "bob", ""}));
+  EXPECT_EQ(affs[2], (MucAffiliation{"eve@example.org", "outcast", "", "spam"}));
+  muc.set_affiliation(service, "lobby", {"eve@example.org", "none", "", ""});
+  EXPECT_EQ(muc.affiliations(service, "lobby").size(), 2u);
+
+  reopen();
+  EXPECT_EQ(storage_->muc().rooms(service).size(), 2u);
+  EXPECT_TRUE(storage_->muc().remove_room(service, "lobby"));
+  EXPECT_FALSE(storage_->muc().remove_room(service, "lobby"));
+  EXPECT_TRUE(storage_->muc().affiliations(service, "lobby").empty());
+  EXPECT_EQ(storage_->muc().affiliations(service, "attic").size(), 1u);
+  EXPECT_EQ(storage_->muc().rooms(service).size(), 1u);
+  EXPECT_EQ(storage_->muc().rooms("conference.example.net").size(), 1u);
+
+  // Deleting an account deletes its affiliations in every room.
+  ASSERT_TRUE(accounts().create(account("example.org", "bob")));
+  storage_->muc().set_affiliation(service, "attic", {"carol@example.org", "member", "", ""});
+  ASSERT_TRUE(accounts().remove(bob_));
+  auto left = storage_->muc().affiliations(service, "attic");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].jid, "carol@example.org");
 }
 
 std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info) {

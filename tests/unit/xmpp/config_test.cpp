@@ -1,5 +1,7 @@
 #include "xmpp/config.hpp"
 
+#include "xmpp/module.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@ std::map<std::string, OptionSchema> schemas() {
       .add_int("retention_days", 365, 0, 36500, "Days a message is kept; 0 = forever.");
   m["blocking"].add_int("max_items", 1000, 1, 100000, "JIDs one account may block.");
   m["csi"].add_int("queue_size", 256, 1, 100000, "Stanzas held per inactive session.");
+  m["muc"] = parley::ModuleRegistry::instance().schemas().at("muc");
   for (const char* name : {"roster", "presence", "disco", "ping", "version", "time", "vcard",
                            "private", "last", "carbons"})
     m[name];
@@ -861,6 +864,10 @@ TEST(ConfigShipped, DefaultConfigLoadsWithoutErrors) {
   EXPECT_TRUE(c.modules.at("mam").enabled);
   EXPECT_EQ(c.modules.at("mam").options.get_string("default_mode"), "always");
   EXPECT_EQ(c.modules.at("mam").options.get_int("retention_days"), 365);
+  EXPECT_TRUE(c.modules.at("muc").enabled);
+  EXPECT_EQ(c.modules.at("muc").options.get_int("max_users"), 256);
+  EXPECT_TRUE(c.modules.at("muc").options.get_bool("default_members_only"));
+  EXPECT_EQ(c.modules.at("muc").options.get_string("default_whois"), "anyone");
 }
 
 TEST(ConfigShipped, DocsEmbedTheReferenceTableOfEveryCoreSchema) {
@@ -875,6 +882,18 @@ TEST(ConfigShipped, DocsEmbedTheReferenceTableOfEveryCoreSchema) {
         << "docs/configuration.md lacks the current table of [" << name << "]:\n"
         << to_markdown(schema);
   }
+}
+
+TEST(ConfigShipped, DocsEmbedTheReferenceTableOfTheMucModule) {
+  std::ifstream in(source_root() / "docs" / "configuration.md");
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto schemas = parley::ModuleRegistry::instance().schemas();
+  ASSERT_TRUE(schemas.count("muc"));
+  EXPECT_NE(text.str().find(to_markdown(schemas.at("muc"))), std::string::npos)
+      << "docs/configuration.md lacks the current table of [modules.muc]:\n"
+      << to_markdown(schemas.at("muc"));
 }
 
 TEST(ConfigShipped, CoreSchemasMatchTheStructDefaults) {
