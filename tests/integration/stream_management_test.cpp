@@ -338,7 +338,8 @@ class StreamManagementShortWindow : public StreamManagement {
                           .require_starttls = true,
                           .extra_config = "",
                           .limits = "sm_resume_timeout_seconds = 1",
-                          .server_extra = ""}) {}
+                          .server_extra = "",
+                          .environment = {}}) {}
 };
 
 TEST_F(StreamManagementShortWindow, ExpiryStoresUnacknowledgedMessagesOnceAndGoesOffline) {
