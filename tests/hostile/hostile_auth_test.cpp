@@ -212,7 +212,8 @@ TEST_F(HostileAuth, Case53_TamperedOrReplayedScramNonceIsNotAuthorized) {
   ASSERT_TRUE(start_tls(first));
   const std::string nonce = scram_server_nonce(first, "fyko+d2lbbFgONRv9qkxdawL");
   ASSERT_FALSE(nonce.empty()) << first.received();
-  ASSERT_EQ(nonce.rfind("fyko+d2lbbFgONRv9qkxdawL", 0), 0u) << "the server nonce extends the client's";
+  ASSERT_EQ(nonce.rfind("fyko+d2lbbFgONRv9qkxdawL", 0), 0u)
+      << "the server nonce extends the client's";
   ASSERT_GT(nonce.size(), std::string("fyko+d2lbbFgONRv9qkxdawL").size());
   first.clear();
   first.send(scram_final(nonce + "x"));

@@ -46,6 +46,19 @@ TestServerOptions faked_wall_clock(const std::string& clock_file) {
   return o;
 }
 
+// The bodies of the MAM results `c` has received (their archive ids into `ids`).
+std::vector<std::string> archived_bodies(XmppClient& c, std::vector<std::string>* ids = nullptr) {
+  std::vector<std::string> bodies;
+  while (auto m = c.expect([](const xml::Element& el) { return el.child("result", kMam); }, 0ms)) {
+    const xml::Element* result = m->child("result", kMam);
+    if (ids) ids->push_back(result->attr_or("id"));
+    const xml::Element* fwd = result->child("forwarded", "urn:xmpp:forward:0");
+    const xml::Element* inner = fwd ? fwd->child("message", "jabber:client") : nullptr;
+    bodies.push_back(inner ? inner->child_text("body") : "");
+  }
+  return bodies;
+}
+
 class HostileClock : public Hostile {
  protected:
   HostileClock() : HostileClock(make_clock_file()) {}
@@ -99,15 +112,8 @@ TEST_F(HostileClock, Case52_SteppedWallClockBreaksNeitherTimersNorArchiveOrder) 
       "<iq type='set' id='mam'><query xmlns='urn:xmpp:mam:2' queryid='q'/></iq>";
   auto fin = bob.iq(query);
   ASSERT_TRUE(fin && fin->attr_or("type") == "result");
-  std::vector<std::string> bodies, ids;
-  while (auto m = bob.expect([](const xml::Element& el) { return el.child("result", kMam); }, 0ms)) {
-    const xml::Element* result = m->child("result", kMam);
-    ids.push_back(result->attr_or("id"));
-    const xml::Element* fwd = result->child("forwarded", "urn:xmpp:forward:0");
-    const xml::Element* inner = fwd ? fwd->child("message", "jabber:client") : nullptr;
-    bodies.push_back(inner ? inner->child_text("body") : "");
-  }
-  EXPECT_EQ(bodies, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  std::vector<std::string> ids;
+  EXPECT_EQ(archived_bodies(bob, &ids), (std::vector<std::string>{"1", "2", "3", "4", "5"}));
   ASSERT_EQ(ids.size(), 5u);
   // Paging by archive id follows the same order: after 2 come 3, 4, 5.
   std::string after = "<iq type='set' id='mam-after'><query xmlns='urn:xmpp:mam:2' queryid='q2'>";
@@ -116,13 +122,7 @@ TEST_F(HostileClock, Case52_SteppedWallClockBreaksNeitherTimersNorArchiveOrder) 
   after += "</after></set></query></iq>";
   auto page = bob.iq(after);
   ASSERT_TRUE(page && page->attr_or("type") == "result");
-  std::vector<std::string> later;
-  while (auto m = bob.expect([](const xml::Element& el) { return el.child("result", kMam); }, 0ms)) {
-    const xml::Element* fwd = m->child("result", kMam)->child("forwarded", "urn:xmpp:forward:0");
-    const xml::Element* inner = fwd ? fwd->child("message", "jabber:client") : nullptr;
-    later.push_back(inner ? inner->child_text("body") : "");
-  }
-  EXPECT_EQ(later, (std::vector<std::string>{"3", "4", "5"}));
+  EXPECT_EQ(archived_bodies(bob), (std::vector<std::string>{"3", "4", "5"}));
 
   // Timers measure durations on the monotonic clock, in both directions.
   step_wall_clock("-1d");

@@ -106,7 +106,8 @@ TEST_F(HostileFaults, Case51_FullDiskGivesErrorsNotACrashAndNothingIsLost) {
   namespace fs = std::filesystem;
   const fs::path db = fs::path(server_.dir()) / "data" / "parley.db";
   uintmax_t largest = fs::file_size(db);
-  if (fs::exists(db.string() + "-wal")) largest = std::max(largest, fs::file_size(db.string() + "-wal"));
+  if (fs::exists(db.string() + "-wal"))
+    largest = std::max(largest, fs::file_size(db.string() + "-wal"));
   limit_file_size(server_.pid(), largest);
 
   // Offline messages for bob, 48 KiB each, until the store refuses one.
@@ -138,7 +139,8 @@ TEST_F(HostileFaults, Case51_FullDiskGivesErrorsNotACrashAndNothingIsLost) {
     alice->send(message);
     sent.insert(id);
     const std::string sync = "sync" + std::to_string(i);
-    alice->send("<iq type='get' id='" + sync + "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+    alice->send("<iq type='get' id='" + sync +
+                "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
     ASSERT_TRUE(reply_with_id(*alice, sync)) << "the server stopped answering at " << i;
     alice->read_until("type='error'", 300ms);
     collect_bounces();

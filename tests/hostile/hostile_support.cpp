@@ -52,15 +52,6 @@ bool start_tls(RawClient& c, const std::string& host) {
   return ::testing::AssertionSuccess();
 }
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text")
-      return c->name();
-  return {};
-}
-
 std::optional<xml::Element> reply_with_id(RawClient& c, const std::string& id) {
   const std::string needle = "id='" + id + "'";
   if (!c.read_until(needle)) return std::nullopt;

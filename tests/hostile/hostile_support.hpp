@@ -27,7 +27,6 @@ bool start_tls(RawClient& c, const std::string& host = "localhost");
 // The stream error `condition` arrives and the server closes the connection.
 ::testing::AssertionResult stream_error_then_close(RawClient& c, const std::string& condition);
 // The stanza error condition of an error reply, or "".
-std::string error_condition(const xml::Element& stanza);
 // The reply to the stanza with id `id` in what `c` received so far (reads on
 // until it is complete), parsed.
 std::optional<xml::Element> reply_with_id(RawClient& c, const std::string& id);

@@ -446,4 +446,13 @@ std::string raw_bind(RawClient& c, const std::string& resource) {
   return in.substr(start + 5, end - start - 5);
 }
 
+std::string error_condition(const xml::Element& stanza) {
+  const xml::Element* error = stanza.child("error");
+  if (!error) return {};
+  for (const xml::Element* c : error->element_children())
+    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text")
+      return c->name();
+  return {};
+}
+
 }  // namespace parley::test

@@ -128,4 +128,8 @@ bool raw_login(RawClient& c, const std::string& user, const std::string& passwor
 // Binds `resource` on an authenticated RawClient; returns the full JID or "".
 std::string raw_bind(RawClient& c, const std::string& resource);
 
+// The RFC 6120 §8.3.3 defined condition of an error stanza (e.g.
+// "item-not-found"), or "" when it carries none.
+std::string error_condition(const xml::Element& stanza);
+
 }  // namespace parley::test

@@ -14,7 +14,6 @@ namespace parley::test {
 namespace {
 
 using roster_support::befriend;
-using roster_support::error_condition;
 using roster_support::get_roster;
 using roster_support::online;
 

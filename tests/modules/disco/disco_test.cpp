@@ -15,14 +15,6 @@ namespace {
 constexpr const char* kInfo = "http://jabber.org/protocol/disco#info";
 constexpr const char* kItems = "http://jabber.org/protocol/disco#items";
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text") return c->name();
-  return {};
-}
-
 std::set<std::string> features_of(const xml::Element& query) {
   std::set<std::string> out;
   for (const xml::Element* f : query.children("feature", kInfo)) out.insert(f->attr_or("var"));

@@ -29,15 +29,6 @@ std::string field(const std::string& var, const std::string& value) {
   return "<field var='" + var + "'><value>" + value + "</value></field>";
 }
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text")
-      return c->name();
-  return {};
-}
-
 Predicate is_chat_with_body(const std::string& body) {
   return [body](const xml::Element& el) {
     return el.name() == "message" && el.child_text("body") == body;

@@ -34,15 +34,6 @@ inline std::string field(const std::string& var, const std::string& value) {
 // Room configuration fields for an open (not members-only) room.
 inline std::string open_room() { return field("muc#roomconfig_membersonly", "0"); }
 
-inline std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text")
-      return c->name();
-  return {};
-}
-
 inline std::set<int> codes(const xml::Element& stanza) {
   std::set<int> out;
   if (const xml::Element* x = stanza.child("x", kMucUser))

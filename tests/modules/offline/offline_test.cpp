@@ -19,15 +19,6 @@ TestServerOptions with_config(std::string toml) {
   return options;
 }
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text")
-      return c->name();
-  return {};
-}
-
 Predicate is_error_message() {
   return [](const xml::Element& el) {
     return el.name() == "message" && el.attr_or("type") == "error";

@@ -7,14 +7,6 @@
 namespace parley::test {
 namespace {
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text") return c->name();
-  return {};
-}
-
 class PrivateModule : public ::testing::Test {
  protected:
   void SetUp() override {

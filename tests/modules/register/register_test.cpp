@@ -17,14 +17,6 @@ TestServerOptions with_config(std::string toml) {
   return options;
 }
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text") return c->name();
-  return {};
-}
-
 // A stream that did STARTTLS but has not authenticated.
 std::unique_ptr<RawClient> unauthenticated_stream(const TestServer& server) {
   auto raw = std::make_unique<RawClient>(server.c2s_port());

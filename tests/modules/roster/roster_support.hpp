@@ -37,14 +37,6 @@ inline const xml::Element* find_item(const xml::Element& query, const std::strin
   return nullptr;
 }
 
-inline std::string error_condition(const xml::Element& iq) {
-  const xml::Element* error = iq.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text") return c->name();
-  return {};
-}
-
 // Sends initial (or updated) presence and waits for the server's echo of it
 // (RFC 6121 §4.2.2), so the resource is known to be available afterwards.
 inline void online(XmppClient& c, const std::string& extra = "") {

@@ -16,14 +16,6 @@ TestServerOptions with_config(std::string toml) {
   return options;
 }
 
-std::string error_condition(const xml::Element& stanza) {
-  const xml::Element* error = stanza.child("error");
-  if (!error) return {};
-  for (const xml::Element* c : error->element_children())
-    if (c->xmlns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c->name() != "text") return c->name();
-  return {};
-}
-
 // Clients are created after the server so that they can refer to it.
 class VcardModule : public ::testing::Test {
  protected:
