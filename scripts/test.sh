@@ -21,6 +21,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE
 cmake --build "$build"
 echo "== tests: unit, integration on SQLite and on PostgreSQL"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export LSAN_OPTIONS=suppressions=$root/tests/support/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 600
 echo "== fuzzing: each harness for ${PARLEY_FUZZ_SECONDS:-45} s"
