@@ -26,6 +26,7 @@ namespace {
 constexpr char kSep = '\x01';
 constexpr std::string_view kXmlNs = "http://www.w3.org/XML/1998/namespace";
 constexpr std::string_view kStreamsNs = "http://etherx.jabber.org/streams";
+constexpr std::string_view kXmlnsNs = "http://www.w3.org/2000/xmlns/";
 
 // Expat hardening knobs that only exist in some versions. Each call is resolved
 // by argument-dependent lookup on XML_Parser (a pointer to a global struct) at
@@ -387,6 +388,11 @@ struct StreamParser::Impl {
     if (limits.max_stanza_elements && stanza_elements > limits.max_stanza_elements)
       return fail(ParseError::PolicyViolation);
     if (over_stanza_bytes(end)) return fail(ParseError::StanzaTooBig);
+    // Namespaces in XML binds the "xml" prefix for every document, so <xml:b/>
+    // is well-formed, but no XMPP payload lives in that namespace and no
+    // serializer can write it back (the prefix is not declarable): refused
+    // like any other XML the server cannot process.
+    if (ns == kXmlNs || ns == kXmlnsNs) return fail(ParseError::BadFormat);
 
     Element* el;
     if (level == 1) {

@@ -252,6 +252,28 @@ TEST(XmlStreamParser, TextAtDepthOneIsBadFormat) {
   }
 }
 
+TEST(XmlStreamParser, ElementsInTheReservedXmlNamespaceAreBadFormat) {
+  // Found by fuzz_stream_parser: the "xml" prefix is bound without a
+  // declaration, and such an element could not be serialized again.
+  for (const std::string& tail : {"<xml:b/>"s, "<message><xml:b/></message>"s}) {
+    Recorder rec;
+    EXPECT_EQ(rec.feed(kHeader + tail).error, ParseError::BadFormat) << tail;
+    EXPECT_TRUE(rec.elements.empty()) << tail;
+  }
+  // Binding another prefix to it is a namespace error expat catches itself.
+  Recorder rebound;
+  EXPECT_EQ(rebound
+                .feed(kHeader +
+                      "<message xmlns:x='http://www.w3.org/XML/1998/namespace'><x:b/></message>")
+                .error,
+            ParseError::NotWellFormed);
+  // Attributes in it (xml:lang) are ordinary.
+  Recorder rec;
+  EXPECT_EQ(rec.feed(kHeader + "<message xml:lang='en'/>").error, ParseError::None);
+  ASSERT_EQ(rec.elements.size(), 1u);
+  EXPECT_FALSE(serialize(rec.elements[0]).empty());
+}
+
 // ---------------------------------------------------------------------------
 // Wrong stream root
 
