@@ -54,6 +54,16 @@ struct StanzaToAccount {
   Session* origin = nullptr;
 };
 
+// A message or presence addressed to the host's own domain (no local part,
+// no resource): services the server itself offers, such as XEP-0033
+// multicast. Stop = handled; otherwise the core drops it, as before. IQs to
+// the domain go to IQ handlers instead.
+struct StanzaToHost {
+  Host& host;
+  xml::Element& stanza;
+  Session* origin = nullptr;
+};
+
 // Inbound stanzas to a local account. Stop = handled; otherwise the core's
 // default delivery (RFC 6121 §8.5) runs. `origin` is the local session that
 // sent the message (null for server-generated or remote stanzas); a handler

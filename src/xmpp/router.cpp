@@ -142,8 +142,7 @@ size_t Router::session_count() const {
 bool Router::claim_service(const std::string& domain, ServiceHandler handler) {
   if (core_.host(domain)) return false;
   std::unique_lock lock(services_mutex_);
-  return services_
-      .emplace(domain, std::make_shared<const ServiceHandler>(std::move(handler)))
+  return services_.emplace(domain, std::make_shared<const ServiceHandler>(std::move(handler)))
       .second;
 }
 
@@ -156,7 +155,8 @@ bool Router::is_service(const std::string& domain) const {
   return find_service(domain) != nullptr;
 }
 
-std::shared_ptr<const Router::ServiceHandler> Router::find_service(const std::string& domain) const {
+std::shared_ptr<const Router::ServiceHandler> Router::find_service(
+    const std::string& domain) const {
   std::shared_lock lock(services_mutex_);
   auto it = services_.find(domain);
   return it == services_.end() ? nullptr : it->second;
@@ -242,7 +242,11 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
 
 // RFC 6121 §8.5.2 (bare JID) and §8.5.3 (full JID) for local accounts.
 void Router::route_message(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin) {
-  if (to.is_domain()) return;  // messages to the server itself: nothing handles them yet
+  if (to.is_domain()) {
+    StanzaToHost event{host, stanza, origin.get()};
+    host.hooks().run(event);
+    return;
+  }
   if (to.is_full()) {
     MessageToFull event{host, to, stanza, origin.get()};
     if (host.hooks().run(event) == Flow::Stop) return;
@@ -348,8 +352,12 @@ asio::awaitable<void> Router::store_undeliverable(Host& host, Jid bare, xml::Ele
   if (host.hooks().run(event) == Flow::Continue) bounce(stanza, StanzaError::service_unavailable());
 }
 
-void Router::route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr) {
-  if (to.is_domain()) return;
+void Router::route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin) {
+  if (to.is_domain()) {
+    StanzaToHost event{host, stanza, origin.get()};
+    host.hooks().run(event);
+    return;
+  }
   const std::string type = stanza.attr_or("type");
   const bool subscription = type == "subscribe" || type == "subscribed" || type == "unsubscribe" ||
                             type == "unsubscribed";
