@@ -400,6 +400,7 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
     decoded = sasl::base64_decode(text);
 
   if (el.name() == "auth") {
+    sasl_attempt_ = el.attr_or("mechanism");  // every outcome below is counted under it
     if (!mechanism_.empty()) {
       sasl_failed(sasl::Failure::MalformedRequest, "an exchange is already in progress");
       scram_.reset();
@@ -415,7 +416,6 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
       co_return;
     }
     const std::string mech = el.attr_or("mechanism");
-    sasl_attempt_ = mech;
     if (!mechanism_offered(mech)) {
       sasl_failed(mech == "PLAIN" && !tls_active_ ? sasl::Failure::EncryptionRequired
                                                   : sasl::Failure::InvalidMechanism);
