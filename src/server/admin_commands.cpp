@@ -31,6 +31,7 @@
 
 #include "server/admin.hpp"
 #include "server/server.hpp"
+#include "server/stats.hpp"
 #include "xmpp/config.hpp"
 #include "xmpp/events.hpp"
 #include "xmpp/host.hpp"
@@ -289,25 +290,10 @@ CommandResult cmd_stop(CommandContext& ctx, const std::vector<std::string>& args
 
 CommandResult cmd_stats(CommandContext& ctx, const std::vector<std::string>& args) {
   if (!args.empty()) return fail(kExitUsage, "stats takes no arguments");
-  Server& server = *ctx.server;
-  auto& c = server.counters();
-  std::vector<std::pair<std::string, uint64_t>> values{
-      {"sessions", server.router().session_count()},
-      {"uptime_seconds", static_cast<uint64_t>(uptime_seconds(server))},
-      {"stanzas_in", c.stanzas_in.load()},
-      {"stanzas_out", c.stanzas_out.load()},
-      {"auth_successes", c.auth_successes.load()},
-      {"auth_failures", c.auth_failures.load()},
-      {"connections_accepted", c.connections_accepted.load()},
-      {"connections_refused", c.connections_refused.load()},
-  };
-  json::object o;
-  std::vector<std::pair<std::string, std::string>> rows;
-  for (const auto& [k, v] : values) {
-    o[k] = v;
-    rows.emplace_back(k, std::to_string(v));
-  }
-  return ok(table(rows), std::move(o));
+  const Server& server = *ctx.server;
+  const ProcessFigures figures = server.process_figures();
+  return ok(table(stats_rows(ctx.server->metrics(), figures)),
+            stats_json(ctx.server->metrics(), figures));
 }
 
 CommandResult cmd_session_list(CommandContext& ctx, const std::vector<std::string>& args) {
@@ -708,8 +694,10 @@ const std::map<std::string, std::string>& details() {
       {"stop",
        "Shuts parleyd down gracefully: clients get <system-shutdown/>, storage is flushed."},
       {"stats",
-       "Counters since start: sessions, uptime, stanzas in/out, authentication results, "
-       "accepted connections and connections refused by the per-address limits."},
+       "The figures of GET /metrics: sessions, authenticated connections by listener, uptime, "
+       "resident memory, stanzas in/out by kind, authentication results by mechanism, accepted "
+       "connections and those refused by the per-address limits, routing and storage latency "
+       "(count, mean, p50 and p99 bucket bounds), HTTP requests and refusals."},
       {"session list",
        "Every bound client session: full JID, remote address, TLS, presence "
        "priority and availability."},
@@ -824,8 +812,8 @@ CommandResult cmd_help(CommandContext&, const std::vector<std::string>& args) {
   r.add({"reload", "reload the configuration and certificates (like SIGHUP)", "reload", true,
          cmd_reload});
   r.add({"stop", "shut parleyd down gracefully", "stop", true, cmd_stop});
-  r.add(
-      {"stats", "sessions, uptime, stanza and authentication counters", "stats", true, cmd_stats});
+  r.add({"stats", "sessions, memory, stanza, authentication, latency and HTTP figures", "stats",
+         true, cmd_stats});
   r.add({"session list", "list the connected client sessions", "session list", true,
          cmd_session_list});
   r.add({"user add", "create an account",

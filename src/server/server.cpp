@@ -15,7 +15,9 @@
 
 #include "server/account_directory.hpp"
 #include "server/admin.hpp"
+#include "server/http_server.hpp"
 #include "server/logging.hpp"
+#include "server/stats.hpp"
 #include "xmpp/stream/c2s_session.hpp"
 
 namespace parley {
@@ -30,6 +32,7 @@ Server::Server(config::Config config) : config_(std::move(config)) {
   const size_t db_threads =
       config_.storage.backend == "sqlite" ? 2 : std::max(2, config_.storage.pool_size);
   pool_ = std::make_unique<BlockingPool>(db_threads);
+  pool_->observe(&metrics_.storage_latency);
   size_t threads = config_.threads > 0 ? static_cast<size_t>(config_.threads)
                                        : std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) ios_.push_back(std::make_unique<asio::io_context>(1));
@@ -47,6 +50,7 @@ Server::Server(config::Config config) : config_(std::move(config)) {
 
 Server::~Server() {
   modules_.clear();
+  if (metrics_route_) http_routes_.remove(metrics_route_);
   for (auto& io : ios_) io->stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
@@ -100,6 +104,59 @@ void Server::start_listeners() {
     acceptors_.emplace_back(l.kind, acceptor);
     accept_loop(acceptor, l.kind == "c2s_direct_tls");
   }
+  start_http(ports);
+}
+
+void Server::start_http(std::ostream& ports) {
+  const auto& h = config_.http;
+  if (!h.enabled) return;
+  if (h.metrics)
+    metrics_route_ = http_routes_.add(
+        {"/metrics", false, {"GET"}, [this](const HttpRequest& r) { return serve_metrics(r); }});
+  http_ = std::make_unique<HttpServer>(h, http_routes_, metrics_, [this]() -> asio::io_context& {
+    return *ios_[next_io_++ % ios_.size()];
+  });
+  const uint16_t port = http_->listen(*ios_.front());
+  spdlog::info("listening for http on {}:{}", h.bind, port);
+  ports << "http " << h.bind << ' ' << port << '\n';
+}
+
+namespace {
+
+// The address as metrics_allow lists it: an IPv4-mapped IPv6 address as IPv4.
+bool metrics_allowed(const std::vector<std::string>& allow, const std::string& remote) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(remote, ec);
+  if (ec) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  for (const auto& a : allow) {
+    auto allowed = asio::ip::make_address(a, ec);
+    if (!ec && allowed == address) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ProcessFigures Server::process_figures() const {
+  ProcessFigures figures;
+  figures.uptime_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  read_process_memory(figures);
+  figures.sessions = router_.session_count();
+  figures.http_connections = http_ ? http_->open_connections() : 0;
+  return figures;
+}
+
+asio::awaitable<HttpResponse> Server::serve_metrics(const HttpRequest& request) {
+  if (!metrics_allowed(config_.http.metrics_allow, request.remote_address))
+    co_return HttpResponse::text(403, "forbidden\n");
+  HttpResponse response;
+  response.content_type = std::string(kOpenMetricsContentType);
+  response.body = render_openmetrics(metrics_, process_figures());
+  response.headers.emplace_back("Cache-Control", "no-store");
+  co_return response;
 }
 
 std::vector<std::pair<std::string, uint16_t>> Server::bound_ports() const {
@@ -109,6 +166,7 @@ std::vector<std::pair<std::string, uint16_t>> Server::bound_ports() const {
     auto ep = a->local_endpoint(ec);
     if (!ec) out.emplace_back(kind, ep.port());
   }
+  if (http_) out.emplace_back("http", http_->port());
   return out;
 }
 
@@ -135,7 +193,7 @@ void Server::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool direct_tl
           auto ticket = admission_->admit(peer_ec ? "unknown" : peer.address().to_string());
           if (!ticket) {
             // XEP-0205: refused at the TCP level, before any TLS or XML work.
-            counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+            metrics_.connections_refused.inc();
             spdlog::debug("refused a connection from {}: over the per-address limits",
                           peer_ec ? "unknown" : peer.address().to_string());
             socket.close(peer_ec);
@@ -199,6 +257,7 @@ void Server::stop() {
       a->close(ec);
     }
     if (admin_) admin_->stop();
+    if (http_) http_->stop();
     if (signals_) signals_->cancel();
     for (const auto& entry : router_.all_sessions())
       entry.session->close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
@@ -231,6 +290,7 @@ std::vector<std::string> needing_restart(const config::Config& before, const con
   check(before.tls.require_starttls == now.tls.require_starttls, "tls.require_starttls");
   check(before.storage == now.storage, "storage");
   check(before.limits == now.limits, "limits");
+  check(before.http == now.http, "http");
   check(before.log.format == now.log.format && before.log.file == now.log.file,
         "log.format/log.file");
   for (const auto& [name, module] : now.modules) {

@@ -6,12 +6,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "server/stats.hpp"
 #include "storage/store.hpp"
 #include "xmpp/config.hpp"
 #include "xmpp/core.hpp"
@@ -25,6 +27,7 @@
 namespace parley {
 
 class AdminServer;
+class HttpServer;
 
 class Server final : public ServerCore {
  public:
@@ -55,21 +58,31 @@ class Server final : public ServerCore {
   const config::Config& config() const override { return config_; }
   AccountDirectory& accounts() override { return *accounts_; }
   boost::asio::any_io_executor service_executor() override { return ios_.front()->get_executor(); }
-  Counters& counters() override { return counters_; }
+  metrics::Metrics& metrics() override { return metrics_; }
+  HttpRoutes& http_routes() override { return http_routes_; }
   std::chrono::steady_clock::time_point started() const override { return started_; }
 
   storage::Storage& storage() { return *storage_; }
+  // Uptime, memory, sessions: the figures of /metrics read when asked.
+  ProcessFigures process_figures() const;
   std::vector<std::string> enabled_modules(const std::string& host) const;
-  // Bound listener ports (after run() started), "kind" -> port.
+  // Bound listener ports (after run() started), "kind" -> port; the HTTP
+  // listener is "http".
   std::vector<std::pair<std::string, uint16_t>> bound_ports() const;
 
  private:
   void start_modules();
   void start_listeners();
   void accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor, bool direct_tls);
+  void start_http(std::ostream& ports);
+  boost::asio::awaitable<HttpResponse> serve_metrics(const HttpRequest& request);
 
   config::Config config_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  // Before the pool and the I/O contexts: what they still touch while they
+  // wind down outlives them.
+  metrics::Metrics metrics_;
+  HttpRoutes http_routes_;
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<AccountDirectory> accounts_;
   std::unique_ptr<BlockingPool> pool_;
@@ -83,7 +96,6 @@ class Server final : public ServerCore {
   };
   std::vector<LoadedModule> modules_;
   Router router_{*this};
-  Counters counters_;
   std::unique_ptr<tls::TlsContexts> tls_;
   std::unique_ptr<AuthThrottle> throttle_;
   std::shared_ptr<ConnectionAdmission> admission_;
@@ -91,6 +103,8 @@ class Server final : public ServerCore {
   std::vector<std::pair<std::string, std::shared_ptr<boost::asio::ip::tcp::acceptor>>> acceptors_;
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<HttpServer> http_;
+  HttpRoutes::RouteId metrics_route_ = 0;
   std::atomic<size_t> next_io_{0};
   std::atomic<bool> stopping_{false};
 };

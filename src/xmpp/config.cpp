@@ -310,6 +310,36 @@ std::vector<std::pair<std::string, OptionSchema>> build_core_schemas() {
     limits.add_int(f.name, defaults.*f.member, f.min, f.max, f.doc);
   out.emplace_back("limits", std::move(limits));
 
+  OptionSchema http;
+  const HttpConfig http_defaults;
+  http.add_bool("enabled", http_defaults.enabled,
+                "Open the built-in HTTP listener (metrics; later file upload, WebSocket and BOSH).")
+      .add_string("bind", http_defaults.bind,
+                  "IPv4 or IPv6 address to listen on. The default keeps it on the loopback "
+                  "interface; `0.0.0.0` or `::` for all interfaces.")
+      .add_int("port", http_defaults.port, 0, 65535,
+               "TCP port. 0 = an ephemeral port (the bound port is logged and written to "
+               "`DATA_DIR/ports` as `http`).")
+      .add_int("max_connections", http_defaults.max_connections, 1, 1000000,
+               "Most HTTP connections open at once; further ones are closed right after accept.")
+      .add_int("max_header_bytes", http_defaults.max_header_bytes, 1 * KiB, 1 * MiB,
+               "Largest request line and headers together; a larger request gets 431.")
+      .add_int("max_body_bytes", http_defaults.max_body_bytes, 0, 1 * GiB,
+               "Largest request body; a larger one gets 413.")
+      .add_int("request_timeout_seconds", http_defaults.request_timeout_seconds, 1, 3600,
+               "Seconds a client has to send a whole request, once it has sent its first byte; "
+               "then the connection is closed (slow senders cannot hold it).")
+      .add_int("idle_timeout_seconds", http_defaults.idle_timeout_seconds, 1, 86400,
+               "Seconds a connection may wait for its next request (keep-alive) before it is "
+               "closed.")
+      .add_bool("metrics", http_defaults.metrics,
+                "Serve the server's figures in the OpenMetrics text format at `GET /metrics`.")
+      .add_string_list("metrics_allow", http_defaults.metrics_allow,
+                       "Client addresses (IPv4 or IPv6 literals) allowed to read /metrics; "
+                       "others get 403. IPv4-mapped IPv6 addresses count as their IPv4 "
+                       "address.");
+  out.emplace_back("http", std::move(http));
+
   OptionSchema log;
   log.add_string("level", "info", "Lowest severity written.", kLogLevels)
       .add_string("format", "text",
@@ -859,6 +889,37 @@ struct Loader {
     }
   }
 
+  void http(const toml::table& t) {
+    const OptionValues v = check_table(t, core_schema("http"), "http", d);
+    HttpConfig& h = cfg.http;
+    h.enabled = v.get_bool("enabled");
+    h.bind = v.get_string("bind");
+    h.port = static_cast<uint16_t>(v.get_int("port"));
+    h.max_connections = v.get_int("max_connections");
+    h.max_header_bytes = v.get_int("max_header_bytes");
+    h.max_body_bytes = v.get_int("max_body_bytes");
+    h.request_timeout_seconds = v.get_int("request_timeout_seconds");
+    h.idle_timeout_seconds = v.get_int("idle_timeout_seconds");
+    h.metrics = v.get_bool("metrics");
+    h.metrics_allow = v.get_list("metrics_allow");
+    const toml::node* b = t.get("bind");
+    const auto bytes = ip_bytes(h.bind);
+    if (b && b->is_string() && !bytes)
+      d.at(b, "key 'http.bind' must be an IPv4 or IPv6 address, got " + quote(h.bind));
+    for (size_t i = 0; i < h.metrics_allow.size(); ++i)
+      if (!ip_bytes(h.metrics_allow[i]))
+        d.at(t.get("metrics_allow"), "key 'http.metrics_allow[" + std::to_string(i) +
+                                         "]' must be an IPv4 or IPv6 address, got " +
+                                         quote(h.metrics_allow[i]));
+    // The same address and port as a client listener cannot both be bound.
+    if (h.enabled && bytes && h.port != 0)
+      for (const auto& l : cfg.listeners)
+        if (ip_bytes(l.bind) == bytes && l.port == h.port)
+          d.at(t.get("port") ? t.get("port") : t.get("bind"),
+               "key 'http.port' (" + h.bind + " port " + std::to_string(h.port) +
+                   ") is the address of the '" + l.kind + "' listener");
+  }
+
   void log(const toml::table& t) {
     const OptionValues v = check_table(t, core_schema("log"), "log", d);
     cfg.log.level = v.get_string("level");
@@ -922,8 +983,8 @@ struct Loader {
   }
 };
 
-const std::vector<std::string> kTopLevel{"server", "listeners", "tls",    "storage",
-                                         "limits", "log",       "modules"};
+const std::vector<std::string> kTopLevel{"server", "listeners", "tls", "storage",
+                                         "limits", "http",      "log", "modules"};
 
 LoadResult load(const std::string& text, const std::string& source_name, const fs::path& base,
                 const std::map<std::string, OptionSchema>& module_schemas,
@@ -959,6 +1020,7 @@ LoadResult load(const std::string& text, const std::string& source_name, const f
   if (auto t = section(root, "tls", d)) l.tls(*t);
   if (auto t = section(root, "storage", d)) l.storage(*t);
   if (auto t = section(root, "limits", d)) l.limits(*t);
+  if (auto t = section(root, "http", d)) l.http(*t);
   if (auto t = section(root, "log", d)) l.log(*t);
   const toml::node* mods = root.get("modules");
   if (mods && !mods->is_table()) {

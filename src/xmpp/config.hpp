@@ -99,6 +99,21 @@ struct Limits {
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 
+// The built-in HTTP listener ([http]): /metrics now; upload, WebSocket and BOSH later.
+struct HttpConfig {
+  bool enabled = true;
+  std::string bind = "127.0.0.1";
+  uint16_t port = 5280;  // 0 = ephemeral (tests); written to data_dir/ports as "http"
+  int64_t max_connections = 256;
+  int64_t max_header_bytes = 8 * 1024;
+  int64_t max_body_bytes = 1024 * 1024;
+  int64_t request_timeout_seconds = 10;
+  int64_t idle_timeout_seconds = 30;
+  bool metrics = true;
+  std::vector<std::string> metrics_allow{"127.0.0.1", "::1"};
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text | json
@@ -125,6 +140,7 @@ struct Config {
   TlsConfig tls;
   storage::StorageConfig storage;
   Limits limits;
+  HttpConfig http;
   LogConfig log;
   std::map<std::string, ModuleConfig> modules;  // every known module, enabled or not
 };
@@ -150,7 +166,7 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 
 // The scalar keys of the core tables, as schemas, in documentation order:
 // "server", "listeners" (one [[listeners]] entry), "tls", "tls.domains.<domain>",
-// "storage", "limits", "log". Validation and docs/configuration.md use these.
+// "storage", "limits", "http", "log". Validation and docs/configuration.md use these.
 const std::vector<std::pair<std::string, OptionSchema>>& core_schemas();
 
 // Markdown reference table (key, type, default, allowed values, meaning) of a

@@ -1,9 +1,9 @@
 #pragma once
 // The services shared by every host and session: the router, the hosts, the
-// blocking pool, counters. It knows no database: account existence is asked
+// blocking pool, metrics, HTTP routes. It knows no database: account existence is asked
 // through AccountDirectory, which the server wires to the store.
-#include <boost/asio/any_io_executor.hpp>
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -13,7 +13,9 @@
 #include "xmpp/blocking_pool.hpp"
 #include "xmpp/config.hpp"
 #include "xmpp/host.hpp"
+#include "xmpp/http_routes.hpp"
 #include "xmpp/jid.hpp"
+#include "xmpp/metrics.hpp"
 #include "xmpp/sasl/scram.hpp"
 
 namespace parley {
@@ -29,16 +31,6 @@ class AccountDirectory {
   virtual std::optional<std::vector<sasl::ScramCredential>> credentials(const Jid& bare) = 0;
 };
 
-// Process-wide counters for `parleyctl stats` and /metrics.
-struct Counters {
-  std::atomic<uint64_t> stanzas_in{0};
-  std::atomic<uint64_t> stanzas_out{0};
-  std::atomic<uint64_t> auth_failures{0};
-  std::atomic<uint64_t> auth_successes{0};
-  std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_refused{0};  // over the per-address limits
-};
-
 class ServerCore {
  public:
   virtual ~ServerCore() = default;
@@ -50,7 +42,10 @@ class ServerCore {
   virtual AccountDirectory& accounts() = 0;
   // An executor for server-side work not tied to a session (timers, bounces).
   virtual boost::asio::any_io_executor service_executor() = 0;
-  virtual Counters& counters() = 0;
+  // The server's own figures (/metrics, `parleyctl stats`).
+  virtual metrics::Metrics& metrics() = 0;
+  // The routes of the built-in HTTP listener.
+  virtual HttpRoutes& http_routes() = 0;
   virtual std::chrono::steady_clock::time_point started() const = 0;
 };
 

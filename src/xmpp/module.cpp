@@ -52,6 +52,13 @@ ModuleContext::~ModuleContext() {
   for (const auto& f : features_) host_.disco().remove_feature(f);
   for (const auto& i : identities_) host_.disco().remove_identity(i);
   for (const auto& d : services_) host_.core().router().release_service(d);
+  for (auto id : http_routes_) host_.core().http_routes().remove(id);
+}
+
+void ModuleContext::on_http(std::string path, std::vector<std::string> methods, HttpHandler handler,
+                            bool prefix) {
+  http_routes_.push_back(host_.core().http_routes().add(
+      {std::move(path), prefix, std::move(methods), std::move(handler)}));
 }
 
 void ModuleContext::claim_service(const std::string& domain, Router::ServiceHandler handler) {

@@ -101,6 +101,12 @@ class ModuleContext {
   // the module stops. Throws std::logic_error if the domain is a host or taken.
   void claim_service(const std::string& domain, Router::ServiceHandler handler);
 
+  // A route of the built-in HTTP listener (exact path, or with prefix = true
+  // every path under a prefix ending in '/'); released when the module stops.
+  // Throws std::logic_error if the path is taken (a start-up error).
+  void on_http(std::string path, std::vector<std::string> methods, HttpHandler handler,
+               bool prefix = false);
+
   // Disco items (feed the entity-caps hash).
   void add_feature(std::string var);
   void add_identity(DiscoIdentity identity);
@@ -136,6 +142,7 @@ class ModuleContext {
   std::vector<std::string> features_;
   std::vector<DiscoIdentity> identities_;
   std::vector<std::string> services_;
+  std::vector<HttpRoutes::RouteId> http_routes_;
 };
 
 }  // namespace parley

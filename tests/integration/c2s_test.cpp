@@ -233,7 +233,7 @@ TEST_F(C2S, OversizedStanzaBeforeAuthIsPolicyViolation) {
 }
 
 TEST_F(C2S, StanzaBeforeAuthenticationIsNotAuthorized) {
-  TestServer plain({.hosts = {"localhost"}, .require_starttls = false, .extra_config = "", .limits = "", .server_extra = "", .environment = {}});
+  TestServer plain({.hosts = {"localhost"}, .require_starttls = false, .extra_config = "", .limits = "", .server_extra = "", .environment = {}, .http = ""});
   plain.start();
   RawClient c(plain.c2s_port());
   negotiate_plain_stream(c);
@@ -277,7 +277,7 @@ class SaslMechanism : public ::testing::TestWithParam<std::string> {};
 TEST_P(SaslMechanism, LoginSucceedsWhenOnlyThisMechanismIsOffered) {
   TestServer server({.hosts = {"localhost"}, .require_starttls = true, .extra_config = "", .limits = "",
                      .server_extra = "sasl_mechanisms = [\"" + GetParam() + "\"]\n",
-                     .environment = {}});
+                     .environment = {}, .http = ""});
   server.create_user("alice", "wonderland");
   server.start();
   {

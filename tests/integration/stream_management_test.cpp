@@ -339,7 +339,8 @@ class StreamManagementShortWindow : public StreamManagement {
                           .extra_config = "",
                           .limits = "sm_resume_timeout_seconds = 1",
                           .server_extra = "",
-                          .environment = {}}) {}
+                          .environment = {},
+                          .http = ""}) {}
 };
 
 TEST_F(StreamManagementShortWindow, ExpiryStoresUnacknowledgedMessagesOnceAndGoesOffline) {

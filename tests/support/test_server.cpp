@@ -88,6 +88,7 @@ void TestServer::write_config() {
   else
     c << "backend = \"sqlite\"\nsqlite_path = \"parley.db\"\n\n";
   c << "[limits]\n" << options_.limits << "\n\n";
+  c << "[http]\nbind = \"127.0.0.1\"\nport = 0\n" << options_.http << "\n\n";
   c << "[log]\nlevel = \"debug\"\nfile = \"" << dir_ << "/parleyd.log\"\n\n";
   c << options_.extra_config << "\n";
   std::ofstream(config_path_) << c.str();
@@ -119,10 +120,11 @@ void TestServer::start() {
     std::ifstream in(ports_file);
     std::string kind, bind;
     unsigned port;
-    c2s_port_ = direct_tls_port_ = 0;
+    c2s_port_ = direct_tls_port_ = http_port_ = 0;
     while (in >> kind >> bind >> port) {
       if (kind == "c2s") c2s_port_ = static_cast<uint16_t>(port);
       if (kind == "c2s_direct_tls") direct_tls_port_ = static_cast<uint16_t>(port);
+      if (kind == "http") http_port_ = static_cast<uint16_t>(port);
     }
     // The admin socket appears after the listeners: the server is fully up.
     if (c2s_port_ && direct_tls_port_ && fs::exists(dir_ + "/data/parleyctl.sock")) return;

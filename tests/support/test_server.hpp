@@ -27,6 +27,8 @@ struct TestServerOptions {
   std::string server_extra;  // lines inside [server]
   // Extra environment of the parleyd process (e.g. LD_PRELOAD of libfaketime).
   std::vector<std::pair<std::string, std::string>> environment;
+  // Lines inside [http] (the HTTP listener is on, on an ephemeral port).
+  std::string http;
 };
 
 class TestServer {
@@ -57,6 +59,8 @@ class TestServer {
 
   uint16_t c2s_port() const { return c2s_port_; }
   uint16_t direct_tls_port() const { return direct_tls_port_; }
+  // 0 when [http] is disabled.
+  uint16_t http_port() const { return http_port_; }
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
   std::string log_tail(size_t bytes = 8000) const;
@@ -72,7 +76,7 @@ class TestServer {
   TestServerOptions options_;
   std::string dir_, config_path_, backend_, pg_uri_, pg_db_;
   pid_t pid_ = -1;
-  uint16_t c2s_port_ = 0, direct_tls_port_ = 0;
+  uint16_t c2s_port_ = 0, direct_tls_port_ = 0, http_port_ = 0;
 };
 
 }  // namespace parley::test

@@ -131,7 +131,7 @@ void C2SSession::new_parser(bool continue_stream) {
 
 void C2SSession::start() {
   auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
-  core_.counters().connections_accepted++;
+  core_.metrics().connections_accepted.inc();
   deadline_.expires_after(
       std::chrono::seconds(core_.config().limits.unauthenticated_timeout_seconds));
   deadline_.async_wait([weak = std::weak_ptr<C2SSession>(self)](boost::system::error_code ec) {
@@ -400,6 +400,7 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
     decoded = sasl::base64_decode(text);
 
   if (el.name() == "auth") {
+    sasl_attempt_ = el.attr_or("mechanism");  // every outcome below is counted under it
     if (!mechanism_.empty()) {
       sasl_failed(sasl::Failure::MalformedRequest, "an exchange is already in progress");
       scram_.reset();
@@ -450,7 +451,7 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
       bool ok = false;
       if (stored && !stored->empty()) {
         // PBKDF2 is deliberately slow: keep it off the I/O thread.
-        ok = co_await core_.pool().run([&stored, &password] {
+        ok = co_await core_.pool().compute([&stored, &password] {
           for (const auto& c : *stored)
             if (c.hash == sasl::Hash::Sha256) return sasl::verify_password(c, password);
           return sasl::verify_password(stored->front(), password);
@@ -554,7 +555,7 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
 void C2SSession::sasl_failed(sasl::Failure failure, std::string text) {
   if (failure != sasl::Failure::Aborted) {
     ++auth_failures_;
-    core_.counters().auth_failures++;
+    core_.metrics().auth_failures[metrics::mechanism_index(sasl_attempt_)].inc();
     if (options_.throttle && failure == sasl::Failure::NotAuthorized)
       options_.throttle->record_failure(remote_address_);
   }
@@ -568,7 +569,9 @@ void C2SSession::sasl_failed(sasl::Failure failure, std::string text) {
 
 asio::awaitable<void> C2SSession::sasl_succeeded(std::string additional_data) {
   authenticated_ = true;
-  core_.counters().auth_successes++;
+  core_.metrics().auth_successes[metrics::mechanism_index(sasl_attempt_)].inc();
+  core_.metrics().authenticated_connections[listener_index()].inc();
+  counted_authenticated_ = true;
   deadline_.cancel();
   last_read_ = std::chrono::steady_clock::now();
   watch_idle(last_read_ + std::chrono::seconds(core_.config().limits.client_idle_seconds));
@@ -629,10 +632,12 @@ void C2SSession::on_stanza(xml::Element stanza) {
 }
 
 void C2SSession::handle_stanza(xml::Element stanza) {
-  core_.counters().stanzas_in++;
+  // Routing latency: from here (the stanza parsed) until the router handed it on.
+  metrics::Timer routing(core_.metrics().routing_latency);
+  const StanzaKind kind = stanza_kind(stanza);
+  if (kind != StanzaKind::Other) core_.metrics().stanzas_in[static_cast<size_t>(kind)].inc();
   // `from` is always the session's full JID, whatever the client wrote.
   stanza.set_attr("from", jid_.str());
-  const StanzaKind kind = stanza_kind(stanza);
   const std::string type = stanza.attr_or("type");
 
   if (kind == StanzaKind::Iq) {
@@ -727,13 +732,18 @@ void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
         stanza, {ErrorType::Modify, "not-acceptable", "the stanza cannot be delivered", {}});
     return;
   }
-  core_.counters().stanzas_out++;
+  count_out(stanza);
   if (sm_enabled_) {
     sm_out_.push(stanza);
     if (sm_queue_full()) return;
   }
   write_raw(std::move(bytes));
   if (hold && !closed_) out_holds_.push_back(std::move(hold));
+}
+
+void C2SSession::count_out(const xml::Element& stanza) {
+  const StanzaKind kind = stanza_kind(stanza);
+  if (kind != StanzaKind::Other) core_.metrics().stanzas_out[static_cast<size_t>(kind)].inc();
 }
 
 void C2SSession::write_raw(std::string_view data) {
@@ -905,6 +915,10 @@ void C2SSession::on_idle_timer() {
 
 void C2SSession::cleanup() {
   options_.admission = {};  // the connection is over
+  if (counted_authenticated_) {
+    counted_authenticated_ = false;
+    core_.metrics().authenticated_connections[listener_index()].dec();
+  }
   idle_timer_.cancel();
   if (cleaned_up_ || transplanted_ || (hibernated_ && !closing_)) return;
   if (bound_ && sm_resumable_ && !closing_) {
@@ -1118,7 +1132,7 @@ asio::awaitable<void> C2SSession::sm_resume(const xml::Element& el) {
   write_raw(xml::serialize(resumed));
   // Everything the client did not acknowledge, again, in order.
   for (const xml::Element& stanza : sm_out_.unacked()) {
-    core_.counters().stanzas_out++;
+    count_out(stanza);
     write_raw(xml::serialize(stanza, ns::client));
   }
   resuming_ = false;

@@ -83,6 +83,8 @@ class C2SSession final : public Session {
   void send_features();
   bool mechanism_offered(const std::string& mechanism);
   void write_raw(std::string_view data);
+  void count_out(const xml::Element& stanza);
+  size_t listener_index() const { return options_.direct_tls ? 1 : 0; }
   void enqueue(xml::Element stanza, DeliveryHold hold = {});
   void finish_close();
   void cleanup();
@@ -127,6 +129,8 @@ class C2SSession final : public Session {
 
   // SASL in progress
   std::string mechanism_;
+  std::string sasl_attempt_;            // the mechanism of the last <auth/>, for the metrics
+  bool counted_authenticated_ = false;  // in metrics().authenticated_connections
   std::optional<sasl::ScramServer> scram_;
 
   // Stream management (XEP-0198)

@@ -911,3 +911,54 @@ TEST(ConfigShipped, CoreSchemasMatchTheStructDefaults) {
   EXPECT_EQ(std::get<int64_t>(get("server", "scram_iterations")), c.scram_iterations);
   EXPECT_EQ(std::get<std::vector<std::string>>(get("server", "hosts")), c.hosts);
 }
+
+TEST(ConfigHttp, DefaultsAndValues) {
+  Config c = ok("");
+  EXPECT_TRUE(c.http.enabled);
+  EXPECT_EQ(c.http.bind, "127.0.0.1");
+  EXPECT_EQ(c.http.port, 5280);
+  EXPECT_TRUE(c.http.metrics);
+  EXPECT_EQ(c.http.metrics_allow, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(c.http, HttpConfig{});
+
+  c = ok(R"([http]
+enabled = true
+bind = "::"
+port = 0
+max_connections = 10
+max_header_bytes = 2048
+max_body_bytes = 0
+request_timeout_seconds = 3
+idle_timeout_seconds = 4
+metrics = false
+metrics_allow = ["10.0.0.1", "::ffff:192.0.2.1"]
+)");
+  EXPECT_EQ(c.http.bind, "::");
+  EXPECT_EQ(c.http.port, 0);
+  EXPECT_EQ(c.http.max_connections, 10);
+  EXPECT_EQ(c.http.max_header_bytes, 2048);
+  EXPECT_EQ(c.http.max_body_bytes, 0);
+  EXPECT_EQ(c.http.request_timeout_seconds, 3);
+  EXPECT_EQ(c.http.idle_timeout_seconds, 4);
+  EXPECT_FALSE(c.http.metrics);
+  EXPECT_EQ(c.http.metrics_allow.size(), 2u);
+}
+
+TEST(ConfigHttp, Errors) {
+  EXPECT_EQ(error_of("[http]\nbind = \"localhost\"\n"),
+            "t.toml:2: key 'http.bind' must be an IPv4 or IPv6 address, got \"localhost\"");
+  EXPECT_EQ(error_of("[http]\nmetrics_allow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n"),
+            "t.toml:2: key 'http.metrics_allow[1]' must be an IPv4 or IPv6 address, got "
+            "\"10.0.0.0/8\"");
+  EXPECT_EQ(error_of("[http]\nmax_header_bytes = 10\n"),
+            "t.toml:2: key 'http.max_header_bytes' must be an integer between 1024 and 1048576, "
+            "got 10");
+  EXPECT_EQ(error_of("[http]\nprot = 80\n"),
+            "t.toml:2: key 'http.prot' is unknown (did you mean 'http.port'?)");
+  EXPECT_EQ(error_of("[http]\nport = 5222\n"),
+            "t.toml:2: key 'http.port' (127.0.0.1 port 5222) is the address of the 'c2s' "
+            "listener");
+  // Disabled, or on another address: no clash.
+  ok("[http]\nenabled = false\nport = 5222\n");
+  ok("[http]\nbind = \"127.0.0.2\"\nport = 5222\n");
+}
