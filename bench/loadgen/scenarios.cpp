@@ -1,0 +1,511 @@
+#include "scenarios.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+#include "xmpp/namespaces.hpp"
+
+namespace parley::bench {
+
+namespace {
+
+constexpr std::string_view kMucNs = "http://jabber.org/protocol/muc";
+constexpr std::string_view kMucUserNs = "http://jabber.org/protocol/muc#user";
+constexpr std::string_view kMucOwnerNs = "http://jabber.org/protocol/muc#owner";
+
+// ---------------------------------------------------------------------------
+// Timed message traffic (chat and muc)
+
+// What receivers record. A body is "B <step> <seq> <send-time-ns>".
+struct Traffic {
+  std::atomic<uint32_t> step{0};
+  std::atomic<uint64_t> received{0}, stale{0};
+  std::atomic<int64_t> last_receive_ns{0};
+  std::mutex mutex;
+  std::vector<int64_t> latencies;
+};
+
+std::string make_body(uint32_t step, uint64_t seq) {
+  std::string b = "B ";
+  b += std::to_string(step);
+  b += ' ';
+  b += std::to_string(seq);
+  b += ' ';
+  b += std::to_string(now_ns());
+  return b;
+}
+
+void record_message(Traffic& t, const xml::Element& el, std::string_view type) {
+  if (el.name() != "message" || el.attr_or("type") != type) return;
+  const xml::Element* body = el.child("body");
+  if (!body) return;
+  const std::string text = body->text();
+  if (text.size() < 2 || text[0] != 'B' || text[1] != ' ') return;
+  const int64_t now = now_ns();
+  const char* p = text.data() + 2;
+  const char* end = text.data() + text.size();
+  uint32_t step = 0;
+  uint64_t seq = 0;
+  int64_t sent = 0;
+  auto r1 = std::from_chars(p, end, step);
+  if (r1.ec != std::errc() || r1.ptr == end) return;
+  auto r2 = std::from_chars(r1.ptr + 1, end, seq);
+  if (r2.ec != std::errc() || r2.ptr == end) return;
+  auto r3 = std::from_chars(r2.ptr + 1, end, sent);
+  if (r3.ec != std::errc()) return;
+  if (step != t.step.load()) {
+    ++t.stale;
+    return;
+  }
+  {
+    std::lock_guard lock(t.mutex);
+    t.latencies.push_back(now - sent);
+  }
+  ++t.received;
+  t.last_receive_ns = now;
+}
+
+struct StepResult {
+  double target_rate = 0;  // sends per second asked for
+  double duration_s = 0;
+  uint64_t sent = 0, expected = 0, received = 0, lost = 0, stale = 0;
+  double send_rate = 0;      // sends per second achieved by the generator
+  double delivery_rate = 0;  // deliveries per second
+  double loadgen_cpu = 0;    // generator CPU seconds per wall second
+  size_t dead_connections = 0;
+  Percentiles latency;
+};
+
+using SendFn = std::function<void(uint64_t seq, uint32_t step)>;
+
+asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, double rate,
+                                     double duration_s, double drain_s, uint64_t per_send,
+                                     const SendFn& send_one,
+                                     const std::vector<std::shared_ptr<Connection>>& conns) {
+  StepResult res;
+  res.target_rate = rate;
+  res.duration_s = duration_s;
+  {
+    std::lock_guard lock(t.mutex);
+    t.latencies.clear();
+  }
+  t.received = 0;
+  t.stale = 0;
+  t.step = step_id;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const double cpu0 = process_cpu_seconds();
+  const int64_t t0 = now_ns();
+  const int64_t t_end = t0 + static_cast<int64_t>(duration_s * 1e9);
+  uint64_t sent = 0;
+  for (;;) {
+    const int64_t now = now_ns();
+    if (now >= t_end) break;
+    const auto due = static_cast<uint64_t>(static_cast<double>(now - t0) / 1e9 * rate);
+    // Bounded bursts: a generator that falls behind shows as a low send_rate.
+    for (uint64_t n = 0; sent < due && n < 2000; ++n) send_one(sent++, step_id);
+    timer.expires_after(std::chrono::microseconds(500));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  const int64_t send_end = now_ns();
+  res.sent = sent;
+  res.expected = sent * per_send;
+  res.send_rate = static_cast<double>(sent) / (static_cast<double>(send_end - t0) / 1e9);
+  // Drain: until everything arrived or nothing arrived for drain_s.
+  uint64_t last = t.received;
+  int64_t last_progress = now_ns();
+  while (t.received < res.expected) {
+    co_await r.sleep(std::chrono::milliseconds(5));
+    const uint64_t now_received = t.received;
+    if (now_received != last) {
+      last = now_received;
+      last_progress = now_ns();
+    } else if (now_ns() - last_progress > static_cast<int64_t>(drain_s * 1e9)) {
+      break;
+    }
+  }
+  const int64_t t_done = std::max(t.last_receive_ns.load(), send_end);
+  res.loadgen_cpu = (process_cpu_seconds() - cpu0) / (static_cast<double>(now_ns() - t0) / 1e9);
+  t.step = 0;  // anything later is stale
+  res.received = t.received;
+  res.stale = t.stale;
+  res.lost = res.expected > res.received ? res.expected - res.received : 0;
+  res.delivery_rate = static_cast<double>(res.received) / (static_cast<double>(t_done - t0) / 1e9);
+  {
+    std::lock_guard lock(t.mutex);
+    res.latency = percentiles(t.latencies);
+  }
+  for (const auto& c : conns)
+    if (c && !c->alive()) ++res.dead_connections;
+  co_return res;
+}
+
+void step_json(Json& j, const StepResult& s, std::string_view rate_name) {
+  j.num("target_rate", s.target_rate);
+  j.num("duration_s", s.duration_s);
+  j.num("sent", static_cast<double>(s.sent));
+  j.num("expected", static_cast<double>(s.expected));
+  j.num("received", static_cast<double>(s.received));
+  j.num("lost", static_cast<double>(s.lost));
+  j.num("send_rate", std::round(s.send_rate));
+  j.num(rate_name, std::round(s.delivery_rate));
+  j.latency("latency", s.latency);
+  j.num("loadgen_cpu", Json::round3(s.loadgen_cpu));
+  j.num("dead_connections", static_cast<double>(s.dead_connections));
+}
+
+bool step_passed(const StepResult& s, double p99_limit_ms) {
+  return s.lost == 0 && s.dead_connections == 0 && s.latency.p99 < p99_limit_ms &&
+         s.send_rate >= 0.95 * s.target_rate;
+}
+
+// Runs one step at --rate, or with --max the ramp: doubling while a step
+// passes (no loss, p99 under the limit, the generator kept the rate), then
+// bisecting between the last good and the first bad rate.
+asio::awaitable<void> traffic(Runner& r, const Args& args, Traffic& t, Json& j, uint64_t per_send,
+                              const SendFn& send_one,
+                              const std::vector<std::shared_ptr<Connection>>& conns,
+                              std::string_view rate_name) {
+  const double rate = args.number("rate", 1000);
+  const double duration = args.number("duration", 10);
+  const double drain = args.number("drain", 3);
+  uint32_t step_id = 1;
+  // Warm-up: routes, caches, TCP windows.
+  const double warmup = args.number("warmup", 1);
+  if (warmup > 0)
+    co_await run_step(r, t, step_id++, std::min(rate, 200.0), warmup, drain, per_send, send_one,
+                      conns);
+  if (!args.flag("max")) {
+    StepResult s =
+        co_await run_step(r, t, step_id++, rate, duration, drain, per_send, send_one, conns);
+    step_json(j, s, rate_name);
+    co_return;
+  }
+  const double p99_limit = args.number("p99-limit-ms", 100);
+  const double ceiling = args.number("max-rate", 1e7);
+  const int max_steps = static_cast<int>(args.integer("max-steps", 12));
+  double current = rate, good = 0, bad = 0;
+  StepResult best;
+  bool have_best = false;
+  std::string steps = "[";
+  for (int i = 0; i < max_steps; ++i) {
+    StepResult s =
+        co_await run_step(r, t, step_id++, current, duration, drain, per_send, send_one, conns);
+    const bool pass = step_passed(s, p99_limit);
+    Json sj;
+    sj.num("rate", current)
+        .num("send_rate", std::round(s.send_rate))
+        .num(rate_name, std::round(s.delivery_rate))
+        .num("lost", static_cast<double>(s.lost))
+        .num("p99_ms", Json::round3(s.latency.p99))
+        .num("loadgen_cpu", Json::round3(s.loadgen_cpu))
+        .boolean("pass", pass);
+    steps += (steps.size() > 1 ? "," : "") + sj.done();
+    if (s.dead_connections > 0) break;
+    if (pass) {
+      good = current;
+      best = s;
+      have_best = true;
+      current = bad > 0 ? (good + bad) / 2 : current * 2;
+      if (current > ceiling) current = ceiling;
+      if (good >= ceiling) break;
+    } else {
+      bad = current;
+      current = good > 0 ? (good + bad) / 2 : current / 2;
+    }
+    if (good > 0 && bad > 0 && (bad - good) / good < 0.08) break;
+    if (current < 1) break;
+    co_await r.sleep(std::chrono::milliseconds(500));
+  }
+  steps += "]";
+  j.num("max_rate", good);
+  if (have_best) {
+    // The generator is the limit when it could not keep the next rate while
+    // using (nearly) a whole core.
+    step_json(j, best, rate_name);
+  }
+  j.raw("steps", steps);
+}
+
+// Runs fn(i) for i in [0, count) with at most `concurrency` in flight.
+struct ForEach {
+  std::atomic<size_t> next{0}, left{0}, failed{0};
+  std::mutex mutex;
+  std::string first_error;
+};
+
+asio::awaitable<void> for_each_worker(std::shared_ptr<ForEach> st, size_t count,
+                                      std::function<asio::awaitable<void>(size_t)> fn) {
+  for (;;) {
+    const size_t i = st->next++;
+    if (i >= count) break;
+    try {
+      co_await fn(i);
+    } catch (const std::exception& e) {
+      ++st->failed;
+      std::lock_guard lock(st->mutex);
+      if (st->first_error.empty()) st->first_error = e.what();
+    }
+  }
+  --st->left;
+}
+
+asio::awaitable<std::shared_ptr<ForEach>> for_each(
+    Runner& r, size_t count, std::function<asio::awaitable<void>(size_t)> fn) {
+  auto st = std::make_shared<ForEach>();
+  const size_t workers = std::min(r.concurrency(), std::max<size_t>(count, 1));
+  st->left = workers;
+  for (size_t w = 0; w < workers; ++w)
+    asio::co_spawn(asio::make_strand(r.ioc()), for_each_worker(st, count, fn), asio::detached);
+  while (st->left > 0) co_await r.sleep(std::chrono::milliseconds(2));
+  co_return st;
+}
+
+void pool_json(Json& j, PoolResult& p, std::string_view what) {
+  std::string w(what);
+  j.num(w + "_ok", static_cast<double>(p.ok));
+  j.num(w + "_failed", static_cast<double>(p.failed));
+  j.num(w + "_elapsed_s", Json::round3(p.elapsed_s));
+  j.num(w + "_per_s", std::round(static_cast<double>(p.ok) / std::max(p.elapsed_s, 1e-9)));
+  j.latency(w, percentiles(p.latencies));
+  if (!p.first_error.empty()) j.str(w + "_first_error", p.first_error);
+}
+
+void require_logins(const PoolResult& p) {
+  if (p.failed > 0) throw std::runtime_error("login failed: " + p.first_error);
+}
+
+// ---------------------------------------------------------------------------
+// MUC helpers
+
+bool has_status(const xml::Element& presence, std::string_view code) {
+  const xml::Element* x = presence.child("x", kMucUserNs);
+  if (!x) return false;
+  for (const auto* s : x->children("status"))
+    if (s->attr_or("code") == code) return true;
+  return false;
+}
+
+asio::awaitable<void> join_room(std::shared_ptr<Connection> c, std::string room, std::string nick,
+                                std::chrono::milliseconds timeout) {
+  c->arm_deadline(timeout);
+  const std::string occupant = room + "/" + nick;
+  xml::Element p("presence", std::string(ns::client));
+  p.set_attr("to", occupant);
+  p.add_child("x", std::string(kMucNs))
+      .add_child("history", std::string(kMucNs))
+      .set_attr("maxstanzas", "0");
+  c->send(p);
+  xml::Element self = co_await c->wait_for([&occupant](const xml::Element& el) {
+    return el.name() == "presence" && el.attr_or("from") == occupant &&
+           (el.attr_or("type") == "error" || has_status(el, "110") ||
+            el.child("x", kMucUserNs) != nullptr);
+  });
+  if (self.attr_or("type") == "error") throw std::runtime_error("MUC join refused");
+  if (has_status(self, "201")) {
+    // A new, locked room: accept the default configuration (instant room).
+    xml::Element iq("iq", std::string(ns::client));
+    iq.set_attr("type", "set");
+    iq.set_attr("to", room);
+    iq.set_attr("id", "cfg1");
+    iq.add_child("query", std::string(kMucOwnerNs))
+        .add_child("x", std::string(ns::data_forms))
+        .set_attr("type", "submit");
+    xml::Element reply = co_await c->request(std::move(iq));
+    if (reply.attr_or("type") != "result") throw std::runtime_error("instant room refused");
+  }
+  c->disarm_deadline();
+}
+
+}  // namespace
+
+void print_line(const std::string& json) {
+  std::fwrite(json.data(), 1, json.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------------------
+
+void scenario_register(Runner& r, const Args& args) {
+  const auto count = static_cast<size_t>(args.integer("count", 100));
+  r.run([&]() -> asio::awaitable<void> {
+    PoolResult p = co_await r.register_many(0, count);
+    Json j;
+    j.str("scenario", "register");
+    r.describe(j);
+    j.num("count", static_cast<double>(count));
+    j.num("concurrency", static_cast<double>(r.concurrency()));
+    j.num("existed", static_cast<double>(p.existed));
+    pool_json(j, p, "register");
+    print_line(j.done());
+  });
+}
+
+void scenario_login(Runner& r, const Args& args) {
+  const auto count = static_cast<size_t>(args.integer("count", 100));
+  const bool keep = args.flag("keep");
+  r.run([&]() -> asio::awaitable<void> {
+    const double cpu0 = process_cpu_seconds();
+    PoolResult p = co_await r.login_many(0, count, keep, true);
+    const double cpu = process_cpu_seconds() - cpu0;
+    Json j;
+    j.str("scenario", "login");
+    r.describe(j);
+    j.num("count", static_cast<double>(count));
+    j.num("concurrency", static_cast<double>(r.concurrency()));
+    pool_json(j, p, "login");
+    j.num("loadgen_cpu", Json::round3(cpu / std::max(p.elapsed_s, 1e-9)));
+    j.num("scram_cache_hits", static_cast<double>(r.ctx().scram_cache.hits()));
+    print_line(j.done());
+    co_await r.close_all(p.conns);
+  });
+}
+
+void scenario_idle(Runner& r, const Args& args) {
+  const auto count = static_cast<size_t>(args.integer("count", 100));
+  const double hold = args.number("duration", 10);
+  const std::string ready_file = args.str("ready-file", "");
+  r.run([&]() -> asio::awaitable<void> {
+    PoolResult p = co_await r.login_many(0, count, true, true);
+    for (auto& c : p.conns)
+      if (c) asio::post(c->executor(), [c] { c->start_reader({}); });
+    if (!ready_file.empty()) std::ofstream(ready_file) << p.ok << "\n";
+    std::cerr << "idle: " << p.ok << " connections held\n";
+    co_await r.sleep(std::chrono::nanoseconds(static_cast<int64_t>(hold * 1e9)));
+    size_t alive = 0;
+    for (auto& c : p.conns)
+      if (c && c->alive()) ++alive;
+    Json j;
+    j.str("scenario", "idle");
+    r.describe(j);
+    j.num("count", static_cast<double>(count));
+    j.num("held_s", hold);
+    j.num("alive_at_end", static_cast<double>(alive));
+    pool_json(j, p, "login");
+    print_line(j.done());
+    co_await r.close_all(p.conns);
+  });
+}
+
+void scenario_chat(Runner& r, const Args& args) {
+  const auto pairs = static_cast<size_t>(args.integer("pairs", 10));
+  r.run([&]() -> asio::awaitable<void> {
+    PoolResult p = co_await r.login_many(0, 2 * pairs, true, true);
+    require_logins(p);
+    auto traffic_state = std::make_shared<Traffic>();
+    for (size_t i = pairs; i < 2 * pairs; ++i) {
+      auto c = p.conns[i];
+      asio::post(c->executor(), [c, traffic_state] {
+        c->start_reader([traffic_state](Connection&, xml::Element& el) {
+          record_message(*traffic_state, el, "chat");
+        });
+      });
+    }
+    for (size_t i = 0; i < pairs; ++i) {
+      auto c = p.conns[i];
+      asio::post(c->executor(), [c] { c->start_reader({}); });
+    }
+    std::vector<std::string> targets;
+    for (size_t i = 0; i < pairs; ++i) targets.push_back(p.conns[pairs + i]->bare_jid());
+    const auto& conns = p.conns;
+    SendFn send_one = [&conns, &targets, pairs](uint64_t seq, uint32_t step) {
+      const size_t i = seq % pairs;
+      auto c = conns[i];
+      const std::string& to = targets[i];
+      asio::post(c->executor(), [c, &to, seq, step] {
+        xml::Element m("message", std::string(ns::client));
+        m.set_attr("to", to);
+        m.set_attr("type", "chat");
+        m.set_attr("id", make_id("m", seq));
+        m.add_child("body", std::string(ns::client)).add_text(make_body(step, seq));
+        c->send(m);
+      });
+    };
+    Json j;
+    j.str("scenario", "chat");
+    r.describe(j);
+    j.num("pairs", static_cast<double>(pairs));
+    co_await traffic(r, args, *traffic_state, j, 1, send_one, p.conns, "msgs_per_s");
+    j.num("logins_ok", static_cast<double>(p.ok));
+    print_line(j.done());
+    co_await r.close_all(p.conns);
+  });
+}
+
+void scenario_muc(Runner& r, const Args& args) {
+  const auto occupants = static_cast<size_t>(args.integer("occupants", 100));
+  const auto senders = static_cast<size_t>(args.integer("senders", 10));
+  if (senders == 0 || senders > occupants)
+    throw std::invalid_argument("--senders must be between 1 and --occupants");
+  const std::string service = args.str("muc-service", "conference." + r.ctx().options.domain);
+  const std::string room =
+      args.str("room", "bench" + std::to_string(now_ns() % 1000000)) + "@" + service;
+  r.run([&]() -> asio::awaitable<void> {
+    PoolResult p = co_await r.login_many(0, occupants, true, true);
+    require_logins(p);
+    auto traffic_state = std::make_shared<Traffic>();
+    Connection::Handler on_message = [traffic_state](Connection&, xml::Element& el) {
+      record_message(*traffic_state, el, "groupchat");
+    };
+    const auto timeout = r.ctx().options.timeout;
+    const int64_t j0 = now_ns();
+    // The owner creates the room, then the others join.
+    auto owner = p.conns[0];
+    co_await asio::co_spawn(owner->executor(), join_room(owner, room, "u0", timeout),
+                            asio::use_awaitable);
+    asio::post(owner->executor(), [owner, on_message] { owner->start_reader(on_message); });
+    auto& conns = p.conns;
+    auto joined = co_await for_each(r, occupants - 1, [&](size_t k) -> asio::awaitable<void> {
+      auto c = conns[k + 1];
+      return asio::co_spawn(
+          c->executor(),
+          [](std::shared_ptr<Connection> c, std::string room, std::string nick,
+             std::chrono::milliseconds timeout, Connection::Handler h) -> asio::awaitable<void> {
+            co_await join_room(c, room, nick, timeout);
+            c->start_reader(std::move(h));
+          }(c, room, "u" + std::to_string(k + 1), timeout, on_message),
+          asio::use_awaitable);
+    });
+    if (joined->failed > 0) throw std::runtime_error("MUC join failed: " + joined->first_error);
+    const double join_s = static_cast<double>(now_ns() - j0) / 1e9;
+    SendFn send_one = [&conns, &room, senders](uint64_t seq, uint32_t step) {
+      auto c = conns[seq % senders];
+      asio::post(c->executor(), [c, &room, seq, step] {
+        xml::Element m("message", std::string(ns::client));
+        m.set_attr("to", room);
+        m.set_attr("type", "groupchat");
+        m.set_attr("id", make_id("g", seq));
+        m.add_child("body", std::string(ns::client)).add_text(make_body(step, seq));
+        c->send(m);
+      });
+    };
+    Json j;
+    j.str("scenario", "muc");
+    r.describe(j);
+    j.str("room", room);
+    j.num("occupants", static_cast<double>(occupants));
+    j.num("senders", static_cast<double>(senders));
+    j.num("join_s", Json::round3(join_s));
+    co_await traffic(r, args, *traffic_state, j, occupants, send_one, p.conns, "deliveries_per_s");
+    print_line(j.done());
+    co_await r.close_all(p.conns);
+  });
+}
+
+void scenario_roster(Runner&, const Args&) {
+  throw std::runtime_error("the roster scenario is not implemented yet");
+}
+
+void scenario_mam(Runner&, const Args&) {
+  throw std::runtime_error("the mam scenario is not implemented yet");
+}
+
+}  // namespace parley::bench
