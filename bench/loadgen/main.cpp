@@ -45,6 +45,8 @@ run options:
   --threads 1                         I/O threads (one io_context)
   --duration 10 --warmup 1 --drain 3  seconds
   --max-rate N --max-steps 12         bounds of the --max ramp
+  --server-pid PID                    report the server's CPU time (/proc/PID/stat) per
+                                      login / delivery and its RSS per idle connection
 )";
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "runner.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -78,6 +80,32 @@ double process_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+double ServerProbe::cpu_seconds() const {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  // Fields after the command name (which may contain spaces), from field 3 on.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double ServerProbe::rss_bytes() const {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
+  }
+  return 0;
+}
+
 Runner::Runner(const Args& args) {
   auto& o = ctx_.options;
   o.host = args.str("host", "127.0.0.1");
@@ -110,6 +138,7 @@ Runner::Runner(const Args& args) {
   prefix_ = args.str("user-prefix", "bench");
   password_ = args.str("password", "benchpass");
   first_ = static_cast<size_t>(args.integer("first", 0));
+  server_.pid = static_cast<int>(args.integer("server-pid", 0));
   cache_path_ = args.str("scram-cache", "");
   if (!cache_path_.empty()) ctx_.scram_cache.load(cache_path_);
   ctx_.tls.set_verify_mode(asio::ssl::verify_none);  // self-signed certificates
@@ -236,11 +265,13 @@ asio::awaitable<PoolResult> Runner::run_pool(std::shared_ptr<Pool> pool) {
   const size_t workers = std::min(concurrency_, std::max<size_t>(pool->count, 1));
   pool->workers_left = workers;
   const int64_t t0 = now_ns();
+  const double cpu0 = server_.cpu_seconds();
   for (size_t w = 0; w < workers; ++w)
     asio::co_spawn(asio::make_strand(ioc_), pool_worker(pool), asio::detached);
   while (pool->workers_left > 0) co_await sleep(std::chrono::milliseconds(2));
   std::lock_guard lock(pool->mutex);
   pool->result.elapsed_s = static_cast<double>(now_ns() - t0) / 1e9;
+  pool->result.server_cpu_s = server_.cpu_seconds() - cpu0;
   co_return std::move(pool->result);
 }
 

@@ -43,12 +43,22 @@ inline int64_t now_ns() {
 // CPU seconds (user + system) used by this process so far.
 double process_cpu_seconds();
 
+// The server under test, watched through /proc (--server-pid): its CPU time
+// around each measured phase gives the CPU cost per unit of work.
+struct ServerProbe {
+  int pid = 0;
+  bool enabled() const { return pid > 0; }
+  double cpu_seconds() const;  // utime + stime; 0 when disabled or unreadable
+  double rss_bytes() const;    // VmRSS
+};
+
 struct PoolResult {
   std::vector<std::shared_ptr<Connection>> conns;  // index i = account i (null if failed/closed)
   std::vector<int64_t> latencies;                  // ns, successful operations
   size_t ok = 0, failed = 0, existed = 0;
   std::string first_error;
   double elapsed_s = 0;
+  double server_cpu_s = 0;  // server CPU during the pool (with --server-pid)
 };
 
 class Runner {
@@ -61,6 +71,7 @@ class Runner {
   const std::string& password() const { return password_; }
   std::string bare(size_t i) const { return user(i) + "@" + ctx_.options.domain; }
   size_t concurrency() const { return concurrency_; }
+  const ServerProbe& server() const { return server_; }
 
   // Runs `main` on the io_context (with the configured threads) until it ends.
   void run(std::function<asio::awaitable<void>()> main);
@@ -90,6 +101,7 @@ class Runner {
   size_t concurrency_ = 50;
   std::string prefix_, password_, cache_path_;
   size_t first_ = 0;
+  ServerProbe server_;
 };
 
 }  // namespace parley::bench

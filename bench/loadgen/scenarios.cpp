@@ -80,6 +80,8 @@ struct StepResult {
   double send_rate = 0;      // sends per second achieved by the generator
   double delivery_rate = 0;  // deliveries per second
   double loadgen_cpu = 0;    // generator CPU seconds per wall second
+  double server_cpu_s = 0;   // server CPU seconds in the step (--server-pid)
+  double server_cpu = 0;     // server CPU seconds per wall second
   size_t dead_connections = 0;
   Percentiles latency;
 };
@@ -102,6 +104,7 @@ asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, do
   t.step = step_id;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   const double cpu0 = process_cpu_seconds();
+  const double server_cpu0 = r.server().cpu_seconds();
   const int64_t t0 = now_ns();
   const int64_t t_end = t0 + static_cast<int64_t>(duration_s * 1e9);
   uint64_t sent = 0;
@@ -132,7 +135,10 @@ asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, do
     }
   }
   const int64_t t_done = std::max(t.last_receive_ns.load(), send_end);
-  res.loadgen_cpu = (process_cpu_seconds() - cpu0) / (static_cast<double>(now_ns() - t0) / 1e9);
+  const double wall = static_cast<double>(now_ns() - t0) / 1e9;
+  res.loadgen_cpu = (process_cpu_seconds() - cpu0) / wall;
+  res.server_cpu_s = r.server().cpu_seconds() - server_cpu0;
+  res.server_cpu = res.server_cpu_s / wall;
   t.step = 0;  // anything later is stale
   res.received = t.received;
   res.stale = t.stale;
@@ -158,6 +164,13 @@ void step_json(Json& j, const StepResult& s, std::string_view rate_name) {
   j.num(rate_name, std::round(s.delivery_rate));
   j.latency("latency", s.latency);
   j.num("loadgen_cpu", Json::round3(s.loadgen_cpu));
+  if (s.server_cpu_s > 0 || s.received > 0) {
+    j.num("server_cpu_s", Json::round3(s.server_cpu_s));
+    j.num("server_cpu", Json::round3(s.server_cpu));
+    j.num(
+        "server_cpu_us_per_delivery",
+        Json::round3(s.server_cpu_s * 1e6 / std::max<double>(1, static_cast<double>(s.received))));
+  }
   j.num("dead_connections", static_cast<double>(s.dead_connections));
 }
 
@@ -206,6 +219,7 @@ asio::awaitable<void> traffic(Runner& r, const Args& args, Traffic& t, Json& j, 
         .num("lost", static_cast<double>(s.lost))
         .num("p99_ms", Json::round3(s.latency.p99))
         .num("loadgen_cpu", Json::round3(s.loadgen_cpu))
+        .num("server_cpu", Json::round3(s.server_cpu))
         .boolean("pass", pass);
     steps += (steps.size() > 1 ? "," : "") + sj.done();
     if (s.dead_connections > 0) break;
@@ -275,6 +289,9 @@ void pool_json(Json& j, PoolResult& p, std::string_view what) {
   j.num(w + "_elapsed_s", Json::round3(p.elapsed_s));
   j.num(w + "_per_s", std::round(static_cast<double>(p.ok) / std::max(p.elapsed_s, 1e-9)));
   j.latency(w, percentiles(p.latencies));
+  j.num(w + "_server_cpu_s", Json::round3(p.server_cpu_s));
+  j.num(w + "_server_cpu_ms_each",
+        Json::round3(p.server_cpu_s * 1e3 / std::max<double>(1, static_cast<double>(p.ok))));
   if (!p.first_error.empty()) j.str(w + "_first_error", p.first_error);
 }
 
@@ -374,6 +391,7 @@ void scenario_idle(Runner& r, const Args& args) {
   const double hold = args.number("duration", 10);
   const std::string ready_file = args.str("ready-file", "");
   r.run([&]() -> asio::awaitable<void> {
+    const double rss0 = r.server().rss_bytes();
     PoolResult p = co_await r.login_many(0, count, true, true);
     for (auto& c : p.conns)
       if (c) asio::post(c->executor(), [c] { c->start_reader({}); });
@@ -383,12 +401,19 @@ void scenario_idle(Runner& r, const Args& args) {
     size_t alive = 0;
     for (auto& c : p.conns)
       if (c && c->alive()) ++alive;
+    const double rss1 = r.server().rss_bytes();
     Json j;
     j.str("scenario", "idle");
     r.describe(j);
     j.num("count", static_cast<double>(count));
     j.num("held_s", hold);
     j.num("alive_at_end", static_cast<double>(alive));
+    if (r.server().enabled()) {
+      j.num("server_rss_before", rss0);
+      j.num("server_rss_after", rss1);
+      j.num("server_bytes_per_connection",
+            std::round((rss1 - rss0) / std::max<double>(1, static_cast<double>(alive))));
+    }
     pool_json(j, p, "login");
     print_line(j.done());
     co_await r.close_all(p.conns);
