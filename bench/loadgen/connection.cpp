@@ -311,10 +311,17 @@ asio::awaitable<void> Connection::login(std::string user, std::string password, 
 
   if (presence) {
     send(xml::Element("presence", std::string(ns::client)));
-    if (ctx_.options.wait_self_presence) {
+    if (ctx_.options.login_end == "echo") {
       co_await wait_for([this](const xml::Element& el) {
         return el.name() == "presence" && el.attr_or("from") == jid_;
       });
+    } else if (ctx_.options.login_end == "ping") {
+      xml::Element ping("iq", std::string(ns::client));
+      ping.set_attr("type", "get");
+      ping.set_attr("id", "ping1");
+      ping.set_attr("to", ctx_.options.domain);
+      ping.add_child("ping", std::string(kPingNs));
+      co_await request(std::move(ping));
     }
   }
 }

@@ -37,7 +37,10 @@ struct ClientOptions {
   std::string mechanism = "auto";         // auto | PLAIN | SCRAM-SHA-1 | SCRAM-SHA-256
   std::vector<std::string> source_addrs;  // local addresses to connect from, round-robin
   bool sm = false;                        // enable XEP-0198 after binding
-  bool wait_self_presence = true;         // login ends when our own presence comes back
+  // When a login ends: "ping" = the reply to an XEP-0199 ping sent right after
+  // the initial presence (the server has processed the presence), "echo" = our
+  // own presence came back, "sent" = the presence is written.
+  std::string login_end = "ping";
   std::string resource = "loadgen";
   std::chrono::milliseconds timeout{30000};  // for each login / registration
 };

@@ -32,7 +32,9 @@ connection options:
   --tls starttls|direct|none          (certificates are not verified)
   --mech auto|PLAIN|SCRAM-SHA-1|SCRAM-SHA-256   (auto: best offered, no -PLUS)
   --sm                                enable stream management (XEP-0198)
-  --no-self-presence                  a login ends when presence is sent, not echoed
+  --login-end ping|echo|sent          a login ends with the reply to a ping sent after the
+                                      initial presence (default), when our own presence
+                                      comes back, or once the presence is written
   --source-addrs 127.0.0.1,127.0.0.2  local addresses, round-robin
   --timeout-ms 30000                  per login / registration / join
 

@@ -128,7 +128,9 @@ Runner::Runner(const Args& args) {
   for (std::string a; std::getline(sources, a, ',');)
     if (!a.empty()) o.source_addrs.push_back(a);
   o.sm = args.flag("sm");
-  o.wait_self_presence = !args.flag("no-self-presence");
+  o.login_end = args.str("login-end", "ping");
+  if (o.login_end != "ping" && o.login_end != "echo" && o.login_end != "sent")
+    throw std::invalid_argument("--login-end must be ping, echo or sent");
   o.resource = args.str("resource", "loadgen");
   o.timeout = std::chrono::milliseconds(args.integer("timeout-ms", 30000));
   threads_ = static_cast<int>(args.integer("threads", 1));
@@ -157,6 +159,7 @@ void Runner::describe(Json& j) const {
                                           : "none");
   j.str("mechanism", ctx_.mechanism_used.empty() ? o.mechanism : ctx_.mechanism_used);
   j.boolean("sm", o.sm);
+  j.str("login_end", o.login_end);
   j.num("threads", threads_);
 }
 

@@ -111,7 +111,8 @@ asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, do
   for (;;) {
     const int64_t now = now_ns();
     if (now >= t_end) break;
-    const auto due = static_cast<uint64_t>(static_cast<double>(now - t0) / 1e9 * rate);
+    // The first message goes at t0, so a step of D seconds sends D * rate.
+    const auto due = static_cast<uint64_t>(static_cast<double>(now - t0) / 1e9 * rate) + 1;
     // Bounded bursts: a generator that falls behind shows as a low send_rate.
     for (uint64_t n = 0; sent < due && n < 2000; ++n) send_one(sent++, step_id);
     timer.expires_after(std::chrono::microseconds(500));
@@ -120,7 +121,7 @@ asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, do
   const int64_t send_end = now_ns();
   res.sent = sent;
   res.expected = sent * per_send;
-  res.send_rate = static_cast<double>(sent) / (static_cast<double>(send_end - t0) / 1e9);
+  res.send_rate = static_cast<double>(sent) / duration_s;
   // Drain: until everything arrived or nothing arrived for drain_s.
   uint64_t last = t.received;
   int64_t last_progress = now_ns();
@@ -193,8 +194,8 @@ asio::awaitable<void> traffic(Runner& r, const Args& args, Traffic& t, Json& j, 
   // Warm-up: routes, caches, TCP windows.
   const double warmup = args.number("warmup", 1);
   if (warmup > 0)
-    co_await run_step(r, t, step_id++, std::min(rate, 200.0), warmup, drain, per_send, send_one,
-                      conns);
+    co_await run_step(r, t, step_id++, std::min(rate, std::max(1.0, 2000.0 / per_send)), warmup,
+                      drain, per_send, send_one, conns);
   if (!args.flag("max")) {
     StepResult s =
         co_await run_step(r, t, step_id++, rate, duration, drain, per_send, send_one, conns);
