@@ -258,7 +258,10 @@ asio::awaitable<xml::Element> Connection::wait_for(std::function<bool(const xml:
     xml::Element el = co_await next();
     bool consumed = false;
     handle_internal(el, &consumed);
-    if (!consumed && pred(el)) co_return el;
+    if (consumed) continue;
+    if (pred(el)) co_return el;
+    // Messages and presence that arrive meanwhile go to the reader later.
+    if (el.name() == "message" || el.name() == "presence") stash_.push_back(std::move(el));
   }
 }
 
@@ -282,7 +285,7 @@ asio::awaitable<void> Connection::login(std::string user, std::string password, 
   bind_iq.set_attr("id", "bind1");
   bind_iq.add_child("bind", std::string(ns::bind))
       .add_child("resource", std::string(ns::bind))
-      .add_text(ctx_.options.resource);
+      .add_text(resource_.empty() ? ctx_.options.resource : resource_);
   xml::Element bound = co_await request(std::move(bind_iq));
   if (bound.attr_or("type") != "result") fail("resource binding failed: " + condition_of(bound));
   const xml::Element* b = bound.child("bind", ns::bind);
@@ -384,6 +387,11 @@ void Connection::start_reader(Handler handler) {
 asio::awaitable<void> Connection::reader(std::shared_ptr<Connection> /*keep_alive*/,
                                          Handler handler) {
   try {
+    while (!stash_.empty()) {
+      xml::Element el = std::move(stash_.front());
+      stash_.pop_front();
+      if (handler) handler(*this, el);
+    }
     for (;;) {
       xml::Element el = co_await next();
       bool consumed = false;

@@ -65,6 +65,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& jid() const { return jid_; }
   const std::string& bare_jid() const { return bare_jid_; }
   bool alive() const { return !closed_; }
+  void set_resource(std::string r) { resource_ = std::move(r); }  // instead of --resource
 
   // Connect + TLS + SASL + bind (+ SM) (+ presence). Throws on failure.
   asio::awaitable<void> login(std::string user, std::string password, bool presence);
@@ -72,7 +73,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> register_account(std::string user, std::string password);
   // Sends `iq` (its id must be set) and returns the reply, skipping other stanzas.
   asio::awaitable<xml::Element> request(xml::Element iq);
-  // Waits for the first stanza matching `pred`, dropping the others.
+  // Waits for the first stanza matching `pred`; messages and presence skipped
+  // meanwhile are kept for the reader.
   asio::awaitable<xml::Element> wait_for(std::function<bool(const xml::Element&)> pred);
   // The next depth-1 element of the stream. Throws on stream errors or close.
   asio::awaitable<xml::Element> next();
@@ -119,9 +121,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint32_t sm_inbound_ = 0;
   std::unique_ptr<xml::StreamParser> parser_;
   std::deque<xml::Element> inbox_;
+  std::deque<xml::Element> stash_;  // stanzas wait_for() skipped, for the reader
   std::vector<char> rbuf_;
   std::string out_, inflight_;
-  std::string jid_, bare_jid_;
+  std::string jid_, bare_jid_, resource_;
   uint64_t next_id_ = 0;
 };
 

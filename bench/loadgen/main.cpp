@@ -24,7 +24,9 @@ scenarios:
              p99 below --p99-limit-ms (100)
   muc        one room with --occupants M, --senders S at --rate R msgs/s (--max too);
              --muc-service (conference.DOMAIN), --room NAME
-  roster     (not implemented yet)
+  roster     --count N accounts (201) with --contacts K (200, on a ring) log in at once
+             (--concurrency) and wait for all their contacts' presence; --setup first
+             creates the mutual subscriptions through the protocol (--rate subscribes/s)
   mam        (not implemented yet)
 
 connection options:

@@ -186,6 +186,7 @@ struct Runner::Pool {
   enum class Kind { Login, Register } kind;
   size_t offset = 0, count = 0;
   bool keep = false, presence = true;
+  Connection::Handler reader;
   std::atomic<size_t> next{0};
   std::atomic<size_t> workers_left{0};
   std::mutex mutex;
@@ -249,9 +250,11 @@ asio::awaitable<void> Runner::pool_worker(std::shared_ptr<Pool> pool) {
       ++pool->result.ok;
       if (existed) ++pool->result.existed;
       if (pool->kind == Pool::Kind::Login) {
-        if (pool->keep)
+        if (pool->keep) {
           pool->result.conns[i] = c;
-        else
+          if (pool->reader)
+            asio::post(c->executor(), [c, h = pool->reader] { c->start_reader(h); });
+        } else
           asio::post(c->executor(), [c] { c->close(); });
       }
     } catch (const std::exception& e) {
@@ -279,13 +282,14 @@ asio::awaitable<PoolResult> Runner::run_pool(std::shared_ptr<Pool> pool) {
 }
 
 asio::awaitable<PoolResult> Runner::login_many(size_t offset, size_t count, bool keep,
-                                               bool presence) {
+                                               bool presence, Connection::Handler reader) {
   auto pool = std::make_shared<Pool>();
   pool->kind = Pool::Kind::Login;
   pool->offset = offset;
   pool->count = count;
   pool->keep = keep;
   pool->presence = presence;
+  pool->reader = std::move(reader);
   co_return co_await run_pool(pool);
 }
 

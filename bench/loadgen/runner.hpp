@@ -78,7 +78,9 @@ class Runner {
 
   // Logs in accounts [offset, offset + count) with at most `concurrency`
   // logins in flight. Kept connections are returned in `conns`.
-  asio::awaitable<PoolResult> login_many(size_t offset, size_t count, bool keep, bool presence);
+  // With `reader`, each kept connection starts reading with it right after its login.
+  asio::awaitable<PoolResult> login_many(size_t offset, size_t count, bool keep, bool presence,
+                                         Connection::Handler reader = {});
   // Registers accounts [offset, offset + count) with XEP-0077.
   asio::awaitable<PoolResult> register_many(size_t offset, size_t count);
   // Closes every connection (ends the streams) and waits a moment for the writes.

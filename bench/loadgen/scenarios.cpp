@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "xmpp/namespaces.hpp"
 
@@ -526,8 +527,182 @@ void scenario_muc(Runner& r, const Args& args) {
   });
 }
 
-void scenario_roster(Runner&, const Args&) {
-  throw std::runtime_error("the roster scenario is not implemented yet");
+namespace {
+
+constexpr std::string_view kRosterNs = "jabber:iq:roster";
+
+// The account index of a JID "PREFIX<index>@domain[/resource]", or npos.
+size_t index_of(const Runner& r, const std::string& jid) {
+  const std::string prefix = r.user(0).substr(0, r.user(0).size() - 1);  // "bench"
+  if (jid.rfind(prefix, 0) != 0) return std::string::npos;
+  size_t value = 0;
+  auto res = std::from_chars(jid.data() + prefix.size(), jid.data() + jid.size(), value);
+  if (res.ec != std::errc() || res.ptr == jid.data() + prefix.size() || *res.ptr != '@')
+    return std::string::npos;
+  return value;
+}
+
+// Contacts of account i among n: the k/2 accounts after it and the k/2 before
+// it on a ring (n = k + 1 makes a full mesh).
+bool is_forward(size_t i, size_t j, size_t n, size_t k) {
+  const size_t d = (j + n - i) % n;
+  return d >= 1 && d <= k / 2;
+}
+
+struct RosterState {
+  size_t n = 0, k = 0, first = 0;
+  std::vector<std::unordered_set<size_t>> seen;  // per account, touched on its strand only
+  std::atomic<size_t> converged{0};
+  std::atomic<uint64_t> presences{0}, subscribed{0};
+  std::atomic<int64_t> last_converged_ns{0};
+};
+
+void presence_stanza(Connection& c, const std::string& to, const char* type) {
+  xml::Element p("presence", std::string(ns::client));
+  p.set_attr("to", to);
+  p.set_attr("type", type);
+  c.send(p);
+}
+
+asio::awaitable<size_t> roster_check(std::shared_ptr<Connection> c, std::string user,
+                                     std::string password) {
+  co_await c->login(std::move(user), std::move(password), false);
+  xml::Element iq("iq", std::string(ns::client));
+  iq.set_attr("type", "get");
+  iq.set_attr("id", "roster1");
+  iq.add_child("query", std::string(kRosterNs));
+  xml::Element reply = co_await c->request(std::move(iq));
+  size_t both = 0;
+  if (const auto* q = reply.child("query", kRosterNs))
+    for (const auto* item : q->children("item"))
+      if (item->attr_or("subscription") == "both") ++both;
+  c->close();
+  co_return both;
+}
+
+}  // namespace
+
+// Setup (--setup): every account subscribes to its k contacts, both ways, by
+// the protocol (subscribe / subscribed, approved by the generator). Then the
+// measured part: all n accounts log in at once (--concurrency) and each waits
+// for the available presence of all its k contacts (probes and broadcasts).
+void scenario_roster(Runner& r, const Args& args) {
+  auto st = std::make_shared<RosterState>();
+  st->n = static_cast<size_t>(args.integer("count", 201));
+  st->k = static_cast<size_t>(args.integer("contacts", 200));
+  if (st->k % 2 != 0 || st->k == 0 || st->k >= st->n)
+    throw std::invalid_argument("--contacts must be even, positive and below --count");
+  const bool setup = args.flag("setup");
+  const double rate = args.number("rate", 2000);
+  const double settle = args.number("settle", 30);
+  r.run([&]() -> asio::awaitable<void> {
+    Json j;
+    j.str("scenario", setup ? "roster-setup" : "roster");
+    r.describe(j);
+    j.num("count", static_cast<double>(st->n));
+    j.num("contacts", static_cast<double>(st->k));
+    if (setup) {
+      Runner* rp = &r;
+      Connection::Handler approve = [st, rp](Connection& c, xml::Element& el) {
+        if (el.name() != "presence") return;
+        const std::string type = el.attr_or("type");
+        const std::string from = el.attr_or("from");
+        const size_t other = index_of(*rp, from);
+        if (other == std::string::npos) return;
+        if (type == "subscribed") {
+          ++st->subscribed;
+        } else if (type == "subscribe") {
+          const std::string bare = from.substr(0, from.find('/'));
+          presence_stanza(c, bare, "subscribed");
+          // A contact that asked first gets asked back.
+          if (is_forward(other, c.index(), st->n, st->k)) presence_stanza(c, bare, "subscribe");
+        }
+      };
+      PoolResult p = co_await r.login_many(0, st->n, true, true, approve);
+      require_logins(p);
+      const int64_t t0 = now_ns();
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      size_t sent = 0;
+      for (size_t i = 0; i < st->n; ++i) {
+        for (size_t d = 1; d <= st->k / 2; ++d) {
+          auto c = p.conns[i];
+          const std::string to = r.bare((i + d) % st->n);
+          asio::post(c->executor(), [c, to] { presence_stanza(*c, to, "subscribe"); });
+          if (++sent % 100 == 0) {
+            const auto due = t0 + static_cast<int64_t>(static_cast<double>(sent) / rate * 1e9);
+            if (due > now_ns()) co_await r.sleep(std::chrono::nanoseconds(due - now_ns()));
+          }
+        }
+      }
+      // Each pair ends with a <subscribed/> to both sides.
+      const uint64_t expected = st->n * st->k;
+      uint64_t last = 0;
+      int64_t last_progress = now_ns();
+      while (st->subscribed < expected &&
+             now_ns() - last_progress < static_cast<int64_t>(settle * 1e9)) {
+        co_await r.sleep(std::chrono::milliseconds(50));
+        if (st->subscribed != last) {
+          last = st->subscribed;
+          last_progress = now_ns();
+        }
+      }
+      j.num("subscriptions_requested", static_cast<double>(sent));
+      j.num("subscribed_expected", static_cast<double>(expected));
+      j.num("subscribed_received", static_cast<double>(st->subscribed.load()));
+      j.num("setup_s", Json::round3(static_cast<double>(now_ns() - t0) / 1e9));
+      // A second session of account 0 (the first one is busy reading) fetches its roster.
+      auto c0 = std::make_shared<Connection>(asio::make_strand(r.ioc()), r.ctx(), 0);
+      c0->set_resource("roster-check");
+      const size_t both = co_await asio::co_spawn(
+          c0->executor(), roster_check(c0, r.user(0), r.password()), asio::use_awaitable);
+      j.num("roster0_both", static_cast<double>(both));
+      print_line(j.done());
+      co_await r.close_all(p.conns);
+      co_return;
+    }
+
+    st->seen.resize(st->n);
+    Runner* rp = &r;
+    Connection::Handler watch = [st, rp](Connection& c, xml::Element& el) {
+      if (el.name() != "presence" || el.has_attr("type")) return;
+      const size_t other = index_of(*rp, el.attr_or("from"));
+      if (other == std::string::npos || other == c.index()) return;
+      ++st->presences;
+      auto& seen = st->seen[c.index()];
+      if (seen.insert(other).second && seen.size() == st->k) {
+        ++st->converged;
+        st->last_converged_ns = now_ns();
+      }
+    };
+    const double cpu0 = r.server().cpu_seconds();
+    const int64_t t0 = now_ns();
+    PoolResult p = co_await r.login_many(0, st->n, true, true, watch);
+    const int64_t t_logged_in = now_ns();
+    int64_t last_progress = now_ns();
+    size_t last = 0;
+    while (st->converged < p.ok && now_ns() - last_progress < static_cast<int64_t>(settle * 1e9)) {
+      co_await r.sleep(std::chrono::milliseconds(5));
+      if (st->converged != last) {
+        last = st->converged;
+        last_progress = now_ns();
+      }
+    }
+    const double server_cpu = r.server().cpu_seconds() - cpu0;
+    const int64_t t_done = std::max(st->last_converged_ns.load(), t_logged_in);
+    const double storm_s = static_cast<double>(t_done - t0) / 1e9;
+    j.num("concurrency", static_cast<double>(r.concurrency()));
+    pool_json(j, p, "login");
+    j.num("converged", static_cast<double>(st->converged.load()));
+    j.num("presences_received", static_cast<double>(st->presences.load()));
+    j.num("storm_s", Json::round3(storm_s));
+    j.num("logins_per_s", std::round(static_cast<double>(p.ok) / storm_s));
+    j.num("presences_per_s", std::round(static_cast<double>(st->presences) / storm_s));
+    j.num("server_cpu_s", Json::round3(server_cpu));
+    j.num("server_cpu_ms_per_login",
+          Json::round3(server_cpu * 1e3 / std::max<double>(1, static_cast<double>(p.ok))));
+    print_line(j.done());
+    co_await r.close_all(p.conns);
+  });
 }
 
 void scenario_mam(Runner&, const Args&) {
