@@ -265,6 +265,15 @@ asio::awaitable<xml::Element> Connection::wait_for(std::function<bool(const xml:
   }
 }
 
+asio::awaitable<xml::Element> Connection::next_stanza() {
+  for (;;) {
+    xml::Element el = co_await next();
+    bool consumed = false;
+    handle_internal(el, &consumed);
+    if (!consumed) co_return el;
+  }
+}
+
 asio::awaitable<xml::Element> Connection::request(xml::Element iq) {
   const std::string id = iq.attr_or("id");
   send(iq);

@@ -76,6 +76,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Waits for the first stanza matching `pred`; messages and presence skipped
   // meanwhile are kept for the reader.
   asio::awaitable<xml::Element> wait_for(std::function<bool(const xml::Element&)> pred);
+  // The next stanza that the connection does not answer itself (pings, SM).
+  asio::awaitable<xml::Element> next_stanza();
   // The next depth-1 element of the stream. Throws on stream errors or close.
   asio::awaitable<xml::Element> next();
 

@@ -27,7 +27,8 @@ scenarios:
   roster     --count N accounts (201) with --contacts K (200, on a ring) log in at once
              (--concurrency) and wait for all their contacts' presence; --setup first
              creates the mutual subscriptions through the protocol (--rate subscribes/s)
-  mam        (not implemented yet)
+  mam        --clients K sessions of account 1 page through its whole archive (XEP-0313,
+             RSM, --page-size 50); --setup first sends it --messages 10000 from account 0
 
 connection options:
   --host 127.0.0.1 --port 5222 --domain localhost
