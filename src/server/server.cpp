@@ -36,6 +36,11 @@ Server::Server(config::Config config) : config_(std::move(config)) {
   size_t threads = config_.threads > 0 ? static_cast<size_t>(config_.threads)
                                        : std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < threads; ++i) ios_.push_back(std::make_unique<asio::io_context>(1));
+  archive_writer_ = std::make_unique<ArchiveWriter>(
+      *pool_, ios_.front()->get_executor(),
+      [&archive = storage_->archive()](std::span<const storage::ArchiveAppend> batch) {
+        archive.append_batch(batch);
+      });
   for (const auto& domain : config_.hosts)
     hosts_.emplace(domain, std::make_unique<Host>(domain, *this));
   tls_ = std::make_unique<tls::TlsContexts>(config_.tls, config_.hosts, config_.data_dir);
@@ -81,8 +86,9 @@ void Server::start_modules() {
       if (!mc.enabled) continue;
       auto it = registry.find(name);
       if (it == registry.end()) continue;
-      LoadedModule loaded{domain, it->second.create(),
-                          std::make_unique<ModuleContext>(*host, name, mc.options, *storage_)};
+      LoadedModule loaded{
+          domain, it->second.create(),
+          std::make_unique<ModuleContext>(*host, name, mc.options, *storage_, *archive_writer_)};
       loaded.module->start(*loaded.context);
       modules_.push_back(std::move(loaded));
     }
@@ -244,6 +250,7 @@ int Server::run() {
     if (t.joinable()) t.join();
   threads_.clear();
   pool_->stop();
+  archive_writer_->commit_remaining();
   storage_->flush();
   spdlog::info("parleyd stopped");
   return 0;

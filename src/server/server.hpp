@@ -63,6 +63,7 @@ class Server final : public ServerCore {
   std::chrono::steady_clock::time_point started() const override { return started_; }
 
   storage::Storage& storage() { return *storage_; }
+  ArchiveWriter& archive_writer() { return *archive_writer_; }
   // Uptime, memory, sessions: the figures of /metrics read when asked.
   ProcessFigures process_figures() const;
   std::vector<std::string> enabled_modules(const std::string& host) const;
@@ -88,6 +89,9 @@ class Server final : public ServerCore {
   std::unique_ptr<BlockingPool> pool_;
   std::vector<std::unique_ptr<boost::asio::io_context>> ios_;
   std::vector<std::thread> threads_;
+  // Every module's archive appends (1:1 and rooms) share one group commit.
+  // After the I/O contexts: its waiters resume on them.
+  std::unique_ptr<ArchiveWriter> archive_writer_;
   std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts_;
   struct LoadedModule {
     std::string host;

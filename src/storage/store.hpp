@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -176,11 +177,24 @@ struct ArchivePrefs {
   friend bool operator==(const ArchivePrefs&, const ArchivePrefs&) = default;
 };
 
+// One append of a group commit (ArchiveStore::append_batch).
+struct ArchiveAppend {
+  AccountKey owner;
+  ArchiveEntry entry;
+};
+
 class ArchiveStore {
  public:
   virtual ~ArchiveStore() = default;
-  // Appends; the entry's id must be new for this owner.
-  virtual void append(const AccountKey& owner, const ArchiveEntry& entry) = 0;
+  // Appends every entry, in order, in one transaction: all or none. Each id
+  // must be new for its owner. One commit for many messages is what lets the
+  // archive keep up with chat (group commit, see xmpp/group_commit.hpp).
+  virtual void append_batch(std::span<const ArchiveAppend> entries) = 0;
+  // A batch of one.
+  void append(const AccountKey& owner, const ArchiveEntry& entry) {
+    const ArchiveAppend one{owner, entry};
+    append_batch(std::span(&one, 1));
+  }
   virtual ArchivePage query(const AccountKey& owner, const ArchiveQuery& query) = 0;
   // Replaces a message by a tombstone (retraction, moderation): same id,
   // stamp and place in the archive, new stanza, no longer indexed for search.

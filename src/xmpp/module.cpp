@@ -32,8 +32,12 @@ std::vector<std::string> ModuleRegistry::enabled_by_default() const {
 }
 
 ModuleContext::ModuleContext(Host& host, std::string name, const config::OptionValues& options,
-                             storage::Storage& storage)
-    : host_(host), name_(std::move(name)), options_(options), storage_(storage) {
+                             storage::Storage& storage, ArchiveWriter& archive_writer)
+    : host_(host),
+      name_(std::move(name)),
+      options_(options),
+      storage_(storage),
+      archive_writer_(archive_writer) {
   logger_ = make_logger("mod_" + name_ + "@" + host.domain());
 }
 

@@ -16,6 +16,7 @@
 #include "xmpp/config.hpp"
 #include "xmpp/core.hpp"
 #include "xmpp/disco.hpp"
+#include "xmpp/group_commit.hpp"
 #include "xmpp/hooks.hpp"
 #include "xmpp/host.hpp"
 #include "xmpp/iq.hpp"
@@ -24,7 +25,11 @@
 namespace parley {
 namespace storage {
 class Storage;
-}
+struct ArchiveAppend;
+}  // namespace storage
+
+// Appends to message archives (1:1 and rooms), group-committed.
+using ArchiveWriter = GroupCommit<storage::ArchiveAppend>;
 
 struct ModuleInfo {
   std::string name;
@@ -77,7 +82,7 @@ ModuleFactory make_module_factory() {
 class ModuleContext {
  public:
   ModuleContext(Host& host, std::string name, const config::OptionValues& options,
-                storage::Storage& storage);
+                storage::Storage& storage, ArchiveWriter& archive_writer);
   ~ModuleContext();
   ModuleContext(const ModuleContext&) = delete;
   ModuleContext& operator=(const ModuleContext&) = delete;
@@ -118,6 +123,8 @@ class ModuleContext {
   Router& router() { return host_.core().router(); }
   BlockingPool& pool() { return host_.core().pool(); }
   storage::Storage& storage() { return storage_; }
+  // Appends to message archives, group-committed: co_await write(...).
+  ArchiveWriter& archive_writer() { return archive_writer_; }
   const config::OptionValues& options() const { return options_; }
   const config::Config& config() const { return host_.core().config(); }
   spdlog::logger& log() { return *logger_; }
@@ -136,6 +143,7 @@ class ModuleContext {
   std::string name_;
   const config::OptionValues& options_;
   storage::Storage& storage_;
+  ArchiveWriter& archive_writer_;
   std::shared_ptr<spdlog::logger> logger_;
   std::vector<HookId> hooks_;
   std::vector<IqKey> iqs_;

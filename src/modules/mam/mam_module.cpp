@@ -16,12 +16,15 @@
 // Queries, preferences and metadata are IQs to the account's own bare JID;
 // another account's archive is forbidden. An Asio timer deletes messages older
 // than the retention period.
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include "modules/mam/mam_policy.hpp"
 #include "modules/mam/mam_query.hpp"
@@ -60,6 +63,49 @@ struct Rerouting {
   }
 };
 thread_local Rerouting rerouting;
+
+// Archive preferences of accounts, read on every archived message and written
+// only by the prefs IQ: cached after the first read. Sharded, so lanes of the
+// storage pool rarely meet on a lock; touched only on the storage pool.
+class PrefsCache {
+ public:
+  // The account's preferences (nullopt: none set), loaded by `load` on a miss.
+  template <class Load>
+  std::optional<storage::ArchivePrefs> get(const std::string& owner, Load&& load) {
+    Shard& shard = shard_for(owner);
+    {
+      std::lock_guard lock(shard.mutex);
+      if (auto it = shard.entries.find(owner); it != shard.entries.end()) return it->second;
+    }
+    std::optional<storage::ArchivePrefs> prefs = load();
+    put(owner, prefs);
+    return prefs;
+  }
+  void put(const std::string& owner, std::optional<storage::ArchivePrefs> prefs) {
+    Shard& shard = shard_for(owner);
+    std::lock_guard lock(shard.mutex);
+    // Bounded: a shard that grew past its share starts over.
+    if (shard.entries.size() >= kEntriesPerShard) shard.entries.clear();
+    shard.entries.insert_or_assign(owner, std::move(prefs));
+  }
+  void forget(const std::string& owner) {
+    Shard& shard = shard_for(owner);
+    std::lock_guard lock(shard.mutex);
+    shard.entries.erase(owner);
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  static constexpr size_t kEntriesPerShard = 8192;
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::optional<storage::ArchivePrefs>> entries;
+  };
+  Shard& shard_for(const std::string& owner) {
+    return shards_[std::hash<std::string>{}(owner) % kShards];
+  }
+  std::array<Shard, kShards> shards_;
+};
 
 class MamModule final : public Module {
  public:
@@ -103,6 +149,10 @@ class MamModule final : public Module {
     });
     ctx.on<StanzaFromClient>(Stage::Archive, [this](StanzaFromClient& ev) {
       on_outbound(ev.session, ev.stanza);
+      return Flow::Continue;
+    });
+    ctx.on<AccountDeleted>(Stage::Process, [this](AccountDeleted& ev) {
+      prefs_.forget(ev.account.bare_str());
       return Flow::Continue;
     });
     ctx.on<DiscoInfoQuery>(Stage::Process, [](DiscoInfoQuery& ev) {
@@ -175,9 +225,7 @@ class MamModule final : public Module {
     const std::string key = owner.bare_str();
     std::optional<std::string> id;
     try {
-      id = co_await ctx_->pool().run_ordered(key, [this, &owner, &peer, &stanza] {
-        return append_if_wanted(owner, peer, stanza, /*outgoing=*/false);
-      });
+      id = co_await archive(owner, peer, stanza, /*outgoing=*/false);
     } catch (const std::exception& e) {
       // Delivery matters more than history: the message goes on unarchived.
       ctx_->log().warn("archiving a message for {} failed: {}", key, e.what());
@@ -217,24 +265,44 @@ class MamModule final : public Module {
     try {
       // TODO(carbons): the sent carbon should carry this archive id as its
       // <stanza-id by=sender/>.
-      co_await ctx_->pool().run_ordered(key, [this, &owner, &peer, &stanza] {
-        return append_if_wanted(owner, peer, stanza, /*outgoing=*/true);
-      });
+      co_await archive(owner, peer, stanza, /*outgoing=*/true);
     } catch (const std::exception& e) {
       ctx_->log().warn("archiving a sent message of {} failed: {}", key, e.what());
     }
   }
 
-  // On the storage pool. Returns the new archive id, or nullopt when the
-  // owner's preferences (or a missing account) say no.
-  std::optional<std::string> append_if_wanted(const Jid& owner, const Jid& peer,
-                                              const xml::Element& stanza, bool outgoing) {
-    auto& store = ctx_->storage();
+  // Appends the message to the owner's archive if its preferences want it:
+  // the decision in the owner's storage lane, the append group-committed with
+  // everyone else's. Returns the new archive id once it is durable, or nullopt.
+  asio::awaitable<std::optional<std::string>> archive(const Jid& owner, const Jid& peer,
+                                                      const xml::Element& stanza, bool outgoing) {
     const storage::AccountKey account = key_of(owner);
+    const std::string lane = owner.bare_str();
+    std::optional<storage::ArchiveEntry> entry = co_await ctx_->pool().run_ordered(
+        lane, [this, &owner, &account, &peer] { return wanted(owner, account, peer); });
+    if (!entry) co_return std::nullopt;
+    entry->with_bare = peer.bare_str();
+    entry->with_resource = peer.resource();
+    entry->outgoing = outgoing;
+    entry->stanza_xml = xml::serialize(stanza, ns::client);
+    entry->body = mam::searchable_text(stanza);
+    std::string id = entry->id;
+    storage::ArchiveAppend append{account, std::move(*entry)};
+    co_await ctx_->archive_writer().write(std::move(append), asio::use_awaitable);
+    co_return id;
+  }
+
+  // On the storage pool: an entry with its id and stamp when the owner's
+  // preferences (and a live account) say archive, else nullopt.
+  std::optional<storage::ArchiveEntry> wanted(const Jid& owner, const storage::AccountKey& account,
+                                              const Jid& peer) {
+    auto& store = ctx_->storage();
     // A live session proves the account exists without a query.
     if (ctx_->router().sessions_of(owner).empty() && !store.accounts().exists(account))
       return std::nullopt;
-    const storage::ArchivePrefs prefs = store.archive().prefs(account).value_or(default_prefs_);
+    const storage::ArchivePrefs prefs =
+        prefs_.get(owner.bare_str(), [&] { return store.archive().prefs(account); })
+            .value_or(default_prefs_);
     switch (mam::decide(prefs, peer)) {
       case mam::Verdict::Skip:
         return std::nullopt;
@@ -249,13 +317,7 @@ class MamModule final : public Module {
     storage::ArchiveEntry entry;
     entry.id = random_id(16);
     entry.stamp = storage::Clock::now();
-    entry.with_bare = peer.bare_str();
-    entry.with_resource = peer.resource();
-    entry.outgoing = outgoing;
-    entry.stanza_xml = xml::serialize(stanza, ns::client);
-    entry.body = mam::searchable_text(stanza);
-    store.archive().append(account, entry);
-    return entry.id;
+    return entry;
   }
 
   // --- queries ----------------------------------------------------------------
@@ -318,14 +380,17 @@ class MamModule final : public Module {
       co_return IqResult::fail(StanzaError::bad_request(
           "default must be always, roster or never, and every <jid/> a valid JID"));
     const storage::AccountKey account = key_of(r.from.bare());
-    co_await ctx_->pool().run_ordered(r.from.bare_str(), [this, &account, &prefs] {
+    const std::string owner = r.from.bare_str();
+    co_await ctx_->pool().run_ordered(owner, [this, &account, &prefs, &owner] {
       ctx_->storage().archive().set_prefs(account, *prefs);
+      prefs_.put(owner, *prefs);
     });
     co_return IqResult::ok(mam::prefs_element(*prefs));
   }
 
   ModuleContext* ctx_ = nullptr;
   storage::ArchivePrefs default_prefs_;
+  PrefsCache prefs_;
   mam::PageLimits limits_;
   std::unique_ptr<PeriodicTask> expiry_;
 };

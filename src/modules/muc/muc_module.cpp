@@ -139,6 +139,7 @@ class MucModule final : public Module, public muc::RoomHost {
   BlockingPool& pool() override { return ctx_->pool(); }
   storage::MucStore& store() override { return ctx_->storage().muc(); }
   storage::ArchiveStore& archive() override { return ctx_->storage().archive(); }
+  ArchiveWriter& archive_writer() override { return ctx_->archive_writer(); }
   const muc::ServiceLimits& limits() const override { return limits_; }
   spdlog::logger& log() override { return ctx_->log(); }
 

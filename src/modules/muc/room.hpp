@@ -23,6 +23,7 @@
 #include "modules/muc/room_config.hpp"
 #include "storage/store.hpp"
 #include "xmpp/jid.hpp"
+#include "xmpp/module.hpp"
 #include "xmpp/session.hpp"
 #include "xmpp/stanza.hpp"
 #include "xmpp/xml/element.hpp"
@@ -59,6 +60,7 @@ class RoomHost {
   virtual BlockingPool& pool() = 0;
   virtual storage::MucStore& store() = 0;
   virtual storage::ArchiveStore& archive() = 0;  // the rooms' archives: owner (service, room)
+  virtual ArchiveWriter& archive_writer() = 0;   // appends to them, group-committed
   virtual const ServiceLimits& limits() const = 0;
   virtual spdlog::logger& log() = 0;
   // Which rooms a session is in, for the end of the session.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "modules/mam/mam_policy.hpp"
 #include "modules/mam/mam_query.hpp"
@@ -48,7 +49,10 @@ asio::awaitable<void> Room::archive_task([[maybe_unused]] std::shared_ptr<Room> 
   const std::string key = jid_.bare_str();
   const storage::AccountKey owner{jid_.domain(), jid_.local()};
   try {
-    co_await host_.pool().run_ordered(key, [this, &owner, &entry] { host_.archive().append(owner, entry); });
+    // Tasks start in the room's order on its strand, and the group commit
+    // keeps arrival order, so the archive order is the room's order.
+    storage::ArchiveAppend append{owner, std::move(entry)};
+    co_await host_.archive_writer().write(std::move(append), asio::use_awaitable);
   } catch (const std::exception& e) {
     host_.log().warn("archiving a message of {} failed: {}", key, e.what());
   }
@@ -90,6 +94,8 @@ asio::awaitable<void> Room::moderate_task([[maybe_unused]] std::shared_ptr<Room>
   const std::string tombstone_xml = xml::serialize(tombstone, "jabber:client");
   bool found = false;
   try {
+    // Messages archived before this (on the room's strand) are committed first.
+    co_await host_.archive_writer().after_pending(asio::use_awaitable);
     found = co_await host_.pool().run_ordered(key, [this, &owner, &id, &tombstone_xml] {
       return host_.archive().replace_with_tombstone(owner, id, tombstone_xml);
     });
@@ -143,6 +149,7 @@ asio::awaitable<void> Room::retract_task([[maybe_unused]] std::shared_ptr<Room> 
     return same_id && oid && oid->attr_or("id") == occupant_id;
   });
   try {
+    co_await host_.archive_writer().after_pending(asio::use_awaitable);
     co_await host_.pool().run_ordered(key, [this, &owner, &id, &occupant_id, &tombstone_xml] {
       storage::ArchiveQuery q;
       q.ids = {id};
@@ -196,7 +203,9 @@ asio::awaitable<void> Room::archive_query_task([[maybe_unused]] std::shared_ptr<
   const storage::AccountKey owner{jid_.domain(), jid_.local()};
   storage::ArchivePage page;
   try {
-    // The room's lane: every message archived before the query is in it.
+    // Every message archived before the query (on the room's strand) is
+    // committed before it runs.
+    co_await host_.archive_writer().after_pending(asio::use_awaitable);
     page = co_await host_.pool().run_ordered(
         key, [this, &owner, &parsed] { return host_.archive().query(owner, parsed.query); });
   } catch (const std::exception& e) {

@@ -528,16 +528,25 @@ class SqlArchiveStore final : public ArchiveStore {
  public:
   explicit SqlArchiveStore(Database& db) : db_(db) {}
 
-  void append(const AccountKey& owner, const ArchiveEntry& e) override {
+  void append_batch(std::span<const ArchiveAppend> entries) override {
+    if (entries.empty()) return;
+    // The owners' locks in one global order, so two batches cannot deadlock.
+    std::vector<std::string> locks;
+    locks.reserve(entries.size());
+    for (const auto& a : entries) locks.push_back(lock_name("archive", a.owner));
+    std::sort(locks.begin(), locks.end());
+    locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
     in_tx(db_, Mode::Write, [&](Transaction& t) {
       // Serialises appends per owner so that seq order is commit order: a
       // reader paging "after" the newest seq can never miss one committed later.
-      t.lock(lock_name("archive", owner));
-      t.exec(
-          "INSERT INTO archive (domain, username, id, stamp, with_bare, with_resource, outgoing, "
-          "stanza, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-          {owner.domain, owner.user, e.id, to_micros(e.stamp), e.with_bare, e.with_resource,
-           e.outgoing, e.stanza_xml, e.body});
+      for (const auto& name : locks) t.lock(name);
+      for (const auto& [owner, e] : entries) {
+        t.exec(
+            "INSERT INTO archive (domain, username, id, stamp, with_bare, with_resource, "
+            "outgoing, stanza, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            {owner.domain, owner.user, e.id, to_micros(e.stamp), e.with_bare, e.with_resource,
+             e.outgoing, e.stanza_xml, e.body});
+      }
     });
   }
 

@@ -35,13 +35,13 @@ TEST(HttpRegistration, ModuleRoutesAreReleasedWithTheirContext) {
     const config::OptionValues options;
     auto& routes = server.http_routes();
     {
-      ModuleContext ctx(*host, "upload_test", options, server.storage());
+      ModuleContext ctx(*host, "upload_test", options, server.storage(), server.archive_writer());
       ctx.on_http("/upload/", {"PUT", "GET"}, hello, true);
       ctx.on_http("/hello", {"GET"}, hello);
       EXPECT_EQ(routes.find("/upload/a/b.png", "PUT").outcome, HttpRoutes::Outcome::Found);
       EXPECT_EQ(routes.find("/hello", "GET").outcome, HttpRoutes::Outcome::Found);
       // Another module cannot take the same path: a start-up error.
-      ModuleContext other(*host, "other_test", options, server.storage());
+      ModuleContext other(*host, "other_test", options, server.storage(), server.archive_writer());
       EXPECT_THROW(other.on_http("/hello", {"POST"}, hello), std::logic_error);
     }
     EXPECT_EQ(routes.find("/upload/a/b.png", "PUT").outcome, HttpRoutes::Outcome::NotFound);

@@ -134,6 +134,43 @@ TEST_P(ArchiveStoreTest, OrderIsAppendOrderNotTimestampOrder) {
   EXPECT_EQ(b->second.stamp, t - 2h);
 }
 
+TEST_P(ArchiveStoreTest, ABatchAppendsInOrderForEveryOwner) {
+  auto entry = [](std::string id, std::string body) {
+    ArchiveEntry e;
+    e.id = std::move(id);
+    e.stamp = now_us();
+    e.with_bare = "carol@example.org";
+    e.stanza_xml = "<message><body>" + body + "</body></message>";
+    e.body = std::move(body);
+    return e;
+  };
+  const std::vector<ArchiveAppend> batch{{alice_, entry("a1", "first")},
+                                         {bob_, entry("b1", "second")},
+                                         {alice_, entry("a2", "third")},
+                                         {bob_, entry("b2", "fourth")}};
+  archive().append_batch(batch);
+  EXPECT_EQ(ids(archive().query(alice_, {})), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_EQ(ids(archive().query(bob_, {})), (std::vector<std::string>{"b1", "b2"}));
+  ArchiveQuery search;
+  search.fulltext = "third";
+  EXPECT_EQ(ids(archive().query(alice_, search)), std::vector<std::string>{"a2"});
+}
+
+TEST_P(ArchiveStoreTest, ABatchIsAllOrNothing) {
+  put(alice_, 1);
+  ArchiveEntry fresh;
+  fresh.id = "new";
+  fresh.stamp = now_us();
+  fresh.with_bare = "bob@example.org";
+  fresh.stanza_xml = "<message/>";
+  ArchiveEntry duplicate = fresh;
+  duplicate.id = "m1";  // already in alice's archive
+  const std::vector<ArchiveAppend> batch{{bob_, fresh}, {alice_, duplicate}};
+  EXPECT_THROW(archive().append_batch(batch), StorageError);
+  EXPECT_EQ(archive().count(bob_), 0u);
+  EXPECT_EQ(archive().count(alice_), 1u);
+}
+
 TEST_P(ArchiveStoreTest, FiltersCombine) {
   const Timestamp t0 = now_us() - 10h;
   put(alice_, 1, "bob@example.org", t0);

@@ -1,0 +1,189 @@
+#pragma once
+// Group commit: writes that arrive while a transaction is being committed
+// wait and go together into the next one, so a burst of N small writes costs
+// one commit (one fsync) instead of N. There is no timer: a lone write on an
+// idle writer is committed at once, and batches grow only under load, for as
+// long as a commit takes. Batches are committed one at a time, in arrival
+// order, on the blocking pool; each writer resumes, on its own executor, once
+// its batch is durable.
+#include <algorithm>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "xmpp/blocking_pool.hpp"
+
+namespace parley {
+
+template <class Item>
+class GroupCommit {
+ public:
+  // Commits a batch in one transaction, all or none; called on the blocking
+  // pool, never concurrently with itself. Throws to fail the batch.
+  using Commit = std::function<void(std::span<const Item>)>;
+
+  GroupCommit(BlockingPool& pool, boost::asio::any_io_executor executor, Commit commit,
+              size_t max_batch = 256)
+      : pool_(pool),
+        executor_(std::move(executor)),
+        commit_(std::move(commit)),
+        max_batch_(std::max<size_t>(1, max_batch)) {}
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // Completes once the item is committed, or with the exception of its
+  // commit. With use_awaitable, co_await rethrows that exception. Takes an
+  // rvalue: in a coroutine, pass a named item (std::move), not a temporary
+  // built in the co_await expression, which GCC 12 destroys twice.
+  template <class Token>
+  auto write(Item&& item, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [this](auto handler, Item item) {
+          // Where the writer resumes: its own executor (a coroutine's), else ours.
+          boost::asio::any_io_executor resume_on =
+              boost::asio::get_associated_executor(handler, executor_);
+          enqueue(std::move(item), Handler(std::move(handler)), std::move(resume_on));
+        },
+        token, std::move(item));
+  }
+
+  // Completes once every write accepted before it is committed (or failed):
+  // for work that must see them, such as a retraction of a message whose
+  // append may still be waiting.
+  template <class Token>
+  auto after_pending(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [this](auto handler) {
+          boost::asio::any_io_executor resume_on =
+              boost::asio::get_associated_executor(handler, executor_);
+          enqueue(std::nullopt, Handler(std::move(handler)), std::move(resume_on));
+        },
+        token);
+  }
+
+  // At shutdown, once the pool has been stopped and joined: commits on the
+  // calling thread whatever is still waiting, so that no accepted write is
+  // lost. The waiters are not resumed (their I/O threads are gone).
+  void commit_remaining() {
+    std::vector<Item> items;
+    {
+      std::lock_guard lock(mutex_);
+      if (!inflight_committed_) {
+        for (auto& item : inflight_) items.push_back(std::move(item));
+      }
+      inflight_.clear();
+      for (auto& p : pending_)
+        if (p.item) items.push_back(std::move(*p.item));
+      pending_.clear();
+    }
+    if (!items.empty()) commit_(items);
+  }
+
+ private:
+  using Handler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+  struct Waiter {
+    Handler handler;
+    boost::asio::any_io_executor resume_on;
+  };
+  struct Pending {
+    std::optional<Item> item;  // nullopt: after_pending()
+    Waiter waiter;
+  };
+
+  void enqueue(std::optional<Item> item, Handler handler, boost::asio::any_io_executor resume_on) {
+    bool start = false;
+    {
+      std::lock_guard lock(mutex_);
+      pending_.push_back({std::move(item), {std::move(handler), std::move(resume_on)}});
+      start = !draining_;
+      draining_ = true;
+    }
+    if (start) boost::asio::co_spawn(executor_, drain(), boost::asio::detached);
+  }
+
+  boost::asio::awaitable<void> drain() {
+    for (;;) {
+      std::vector<Waiter> waiters;
+      std::vector<size_t> slots;  // each waiter's item in inflight_, or npos
+      {
+        std::lock_guard lock(mutex_);
+        if (pending_.empty()) {
+          draining_ = false;
+          co_return;
+        }
+        const size_t n = std::min(max_batch_, pending_.size());
+        inflight_.clear();
+        inflight_committed_ = false;
+        for (size_t i = 0; i < n; ++i) {
+          Pending& p = pending_.front();
+          slots.push_back(p.item ? inflight_.size() : std::string::npos);
+          if (p.item) inflight_.push_back(std::move(*p.item));
+          waiters.push_back(std::move(p.waiter));
+          pending_.pop_front();
+        }
+      }
+      std::vector<std::exception_ptr> errors(inflight_.size());
+      if (!inflight_.empty()) {
+        try {
+          errors = co_await pool_.run([this] { return commit_inflight(); });
+        } catch (...) {
+          errors.assign(inflight_.size(), std::current_exception());
+        }
+      }
+      for (size_t i = 0; i < waiters.size(); ++i)
+        complete(std::move(waiters[i]), slots[i] == std::string::npos ? nullptr : errors[slots[i]]);
+    }
+  }
+
+  // On the pool. When a batch of several fails, each item is committed on its
+  // own, so that one bad write fails only itself.
+  std::vector<std::exception_ptr> commit_inflight() {
+    std::vector<std::exception_ptr> errors(inflight_.size());
+    try {
+      commit_(inflight_);
+    } catch (...) {
+      if (inflight_.size() == 1) throw;
+      for (size_t i = 0; i < inflight_.size(); ++i) {
+        try {
+          commit_(std::span(&inflight_[i], 1));
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }
+    }
+    std::lock_guard lock(mutex_);
+    inflight_committed_ = true;
+    return errors;
+  }
+
+  static void complete(Waiter waiter, std::exception_ptr error) {
+    boost::asio::post(waiter.resume_on, [handler = std::move(waiter.handler), error]() mutable {
+      std::move(handler)(error);
+    });
+  }
+
+  BlockingPool& pool_;
+  boost::asio::any_io_executor executor_;
+  Commit commit_;
+  const size_t max_batch_;
+  std::mutex mutex_;  // guards the members below; held only to move items
+  std::deque<Pending> pending_;
+  std::vector<Item> inflight_;  // the batch being committed
+  bool inflight_committed_ = true;
+  bool draining_ = false;
+};
+
+}  // namespace parley
