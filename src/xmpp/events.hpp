@@ -103,10 +103,13 @@ struct MessageUndeliverable {
 
 // A stanza about to be written to a session (filters, client state
 // indication). `hold` covers the stanza's way to the socket: a handler that
-// keeps the stanza back (Stop) takes the hold with it and sends both later.
+// keeps the stanza back (Stop) takes a copy and the hold with it and sends
+// both later. The stanza is read-only: a room's fan-out shares one tree among
+// all its recipients, and that tree has no 'to' (it is addressed to
+// session.jid()).
 struct StanzaToClient {
   Session& session;
-  xml::Element& stanza;
+  const xml::Element& stanza;
   DeliveryHold& hold;
 };
 

@@ -241,6 +241,46 @@ void Router::route(xml::Element stanza, SessionPtr origin) {
 }
 
 // RFC 6121 §8.5.2 (bare JID) and §8.5.3 (full JID) for local accounts.
+void Router::fan_out(const std::shared_ptr<const SharedStanza>& message,
+                     std::span<const Jid> recipients, DeliveryHold hold) {
+  CarryHold carry(hold);
+  const bool is_message = message->element().name() == "message";
+  // Account filters of a local sender need the general path (rooms are not
+  // accounts, so their fan-out never takes it).
+  bool sender_filtered = false;
+  if (std::optional<Jid> from = attr_jid(message->element(), "from");
+      from && !from->local().empty())
+    if (Host* from_host = core_.host(from->domain()))
+      sender_filtered = from_host->hooks().has_handlers<StanzaFromAccount>();
+  for (const Jid& to : recipients) {
+    Host* host = core_.host(to.domain());
+    if (!host || !to.is_full() || !is_message || sender_filtered) {
+      route(message->addressed_to(to), hold);
+      continue;
+    }
+    xml::Element tree = message->addressed_to(to);
+    StanzaToAccount to_account{*host, to, tree, nullptr};
+    if (host->hooks().run(to_account) == Flow::Stop) continue;
+    MessageToFull to_full{*host, to, tree, nullptr};
+    if (host->hooks().run(to_full) == Flow::Stop) continue;
+    const std::string type = tree.attr_or("type", "normal");
+    // A room's message also goes to a session waiting for XEP-0198
+    // resumption: it queues it and replays it if the client comes back
+    // (a 1:1 message goes to other resources or offline storage instead).
+    if (SessionPtr target = type == "groupchat" ? find(to) : find_awake(to)) {
+      target->send_shared(message, hold);
+      continue;
+    }
+    // Not there: what route_message() does after its hooks.
+    if (type == "error") continue;
+    if (type == "groupchat") {
+      bounce(tree, StanzaError::service_unavailable());
+      continue;
+    }
+    deliver_message_to_bare(*host, to.bare(), std::move(tree), nullptr);
+  }
+}
+
 void Router::route_message(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin) {
   if (to.is_domain()) {
     StanzaToHost event{host, stanza, origin.get()};

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -61,6 +62,14 @@ class Router {
   // archive): `hold` keeps the sender's ack back, and goes with every copy
   // delivered or stored, as if the sending session were still routing it.
   void route(xml::Element stanza, DeliveryHold hold);
+  // A message fanned out to many recipients (a room's groupchat message to
+  // its occupants' sessions), as route(copy addressed to each, hold) would,
+  // but prepared once: its `from` is parsed once, and an awake session writes
+  // the shared bytes with its address spliced in (Session::send_shared). The
+  // hooks for each local recipient get a tree of their own and may take it
+  // (Stop), but must not change it and let it go on.
+  void fan_out(const std::shared_ptr<const SharedStanza>& message, std::span<const Jid> recipients,
+               DeliveryHold hold);
   // The hold for a delivery: the sending session's, else the one carried by
   // route(stanza, hold) or redeliver() on this thread, else none.
   static DeliveryHold hold_for(Session* origin);

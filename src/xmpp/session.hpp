@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "xmpp/jid.hpp"
+#include "xmpp/shared_stanza.hpp"
 #include "xmpp/xml/element.hpp"
 
 namespace parley {
@@ -72,6 +73,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // hold is released once it is written to the socket (or dropped).
   virtual void send(xml::Element stanza, DeliveryHold hold) = 0;
   void send(xml::Element stanza) { send(std::move(stanza), DeliveryHold{}); }
+  // Thread-safe: the same for a stanza shared by a fan-out, addressed to this
+  // session's JID. A session that writes XML splices its address into the
+  // shared bytes; this default copies the tree.
+  virtual void send_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold) {
+    send(stanza->addressed_to(jid()), std::move(hold));
+  }
   // A hold on the stanza this session is processing right now (empty when it
   // is not processing one, or on another thread). See DeliveryHold.
   virtual DeliveryHold hold_delivery() { return {}; }

@@ -91,7 +91,10 @@ class CsiModule final : public Module {
         return h.presence && h.stanza.attr_or("from") == from;
       });
     }
-    state->queue.push_back({ev.stanza, std::move(ev.hold), presence});
+    xml::Element held = ev.stanza;
+    // A fan-out's shared stanza is addressed to the session implicitly.
+    if (!held.has_attr("to")) held.set_attr("to", ev.session.jid().str());
+    state->queue.push_back({std::move(held), std::move(ev.hold), presence});
     if (state->queue.size() >= queue_size_) flush(ev.session, *state);
     return Flow::Stop;
   }

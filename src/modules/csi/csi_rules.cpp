@@ -10,7 +10,8 @@ namespace {
 constexpr std::string_view kChatStatesNs = "http://jabber.org/protocol/chatstates";
 
 // A message whose only payload is a chat state (XEP-0085), with at most the
-// bookkeeping that travels with it (thread, hints, ids, delay).
+// bookkeeping that travels with it (thread, hints, ids, delay, a room's
+// occupant-id).
 bool chat_state_only(const xml::Element& message) {
   if (message.attr_or("type") == "error") return false;
   bool state = false;
@@ -18,7 +19,8 @@ bool chat_state_only(const xml::Element& message) {
     if (child->xmlns() == kChatStatesNs) {
       state = true;
     } else if (!(child->is("thread", ns::client) || child->xmlns() == "urn:xmpp:hints" ||
-                 child->xmlns() == "urn:xmpp:sid:0" || child->xmlns() == ns::delay)) {
+                 child->xmlns() == "urn:xmpp:sid:0" || child->xmlns() == ns::delay ||
+                 child->xmlns() == "urn:xmpp:occupant-id:0")) {
       return false;
     }
   }

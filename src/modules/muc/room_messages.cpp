@@ -79,6 +79,10 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
   }
   xml::Element m = std::move(stanza);
   remove_room_stamps(m, jid_.bare_str());
+  // No stanza-id from an occupant is genuine (XEP-0359 §3: only the entity
+  // named in 'by' assigns one), and the recipients' servers would otherwise
+  // have to strip them from a tree every recipient shares.
+  m.remove_children("stanza-id", kStanzaId);
   m.remove_attr("to");
   m.set_attr("from", occupant_jid(sender.nick).str());
   // The room's order: one sequence per room, assigned here on its strand.
@@ -86,16 +90,17 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
   const std::string id = random_id();
   m.add_child("stanza-id", std::string(kStanzaId)).with_attr("id", id).set_attr("by", jid_.bare_str());
   m.add_child("occupant-id", std::string(kOccupantId)).set_attr("id", sender.occupant_id);
+  // Prepared once for every occupant: serialized once, each session splices
+  // in its own address (Router::fan_out).
+  auto shared = std::make_shared<const SharedStanza>(m);
   if (has_body && config_.history_length > 0) {
-    history_.push_back({m, Clock::now(), xml::serialize(m, "jabber:client").size()});
+    history_.push_back({m, Clock::now(), shared->size()});
     while (static_cast<int64_t>(history_.size()) > config_.history_length) history_.pop_front();
   }
+  std::vector<Jid> recipients;
   for (const auto& [n, r] : occupants_)
-    for (const Jid& session : r.sessions) {
-      xml::Element copy = m;
-      copy.set_attr("to", session.str());
-      host_.router().route(std::move(copy), hold);
-    }
+    recipients.insert(recipients.end(), r.sessions.begin(), r.sessions.end());
+  host_.router().fan_out(shared, recipients, hold);
   // Appended in the room's storage lane, so the archive keeps the room's order.
   if (has_body && config_.persistent) archive(m, id, sender.nick, std::move(hold));
   if (const xml::Element* retract = m.child("retract", kRetract); retract && config_.persistent)

@@ -699,6 +699,39 @@ void C2SSession::send(xml::Element stanza, DeliveryHold hold) {
   });
 }
 
+void C2SSession::send_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold) {
+  if (executor_.target<asio::io_context::executor_type>() &&
+      executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
+    enqueue_shared(std::move(stanza), std::move(hold));
+    return;
+  }
+  asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()),
+                         s = std::move(stanza), h = std::move(hold)]() mutable {
+    self->enqueue_shared(std::move(s), std::move(h));
+  });
+}
+
+// enqueue() for a fan-out's shared stanza: the hooks read the shared tree,
+// and the bytes are the shared serialization with this session's address
+// spliced in, so no occupant costs a copy or a serialization of the stanza.
+void C2SSession::enqueue_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold) {
+  if (transplanted_ || resuming_ || closing_ || !bound_ || !host_) {
+    // Rare states, each with its own handling of a tree.
+    enqueue(stanza->addressed_to(jid_), std::move(hold));
+    return;
+  }
+  StanzaToClient event{*this, stanza->element(), hold};
+  if (host_->hooks().run(event) == Flow::Stop) return;
+  std::string bytes = stanza->bytes_to(jid_.str());
+  count_out(stanza->element());
+  if (sm_enabled_) {
+    sm_out_.push(std::move(stanza));
+    if (sm_queue_full()) return;
+  }
+  write_raw(std::move(bytes));
+  if (hold && !closed_) out_holds_.push_back(std::move(hold));
+}
+
 void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
   if (transplanted_) {
     // Arrived for the connection a resumed session replaced.
@@ -938,8 +971,9 @@ void C2SSession::cleanup() {
     // What the client never acknowledged was not delivered (XEP-0198 §... the
     // server treats it as undelivered): other resources or offline storage.
     // Copies (carbons, archive results) were delivered elsewhere already.
-    for (xml::Element& stanza : sm_out_.take()) {
-      if (stanza.name() != "message") continue;
+    for (SentStanza& sent : sm_out_.take()) {
+      if (sent.element().name() != "message") continue;
+      xml::Element stanza = std::move(sent).tree(jid_);
       bool copy = false;
       for (const xml::Element* c : stanza.element_children())
         if (c->xmlns() == "urn:xmpp:carbons:2" || c->xmlns() == "urn:xmpp:mam:2") copy = true;
@@ -1131,9 +1165,9 @@ asio::awaitable<void> C2SSession::sm_resume(const xml::Element& el) {
   resumed.set_attr("previd", sm_id_);
   write_raw(xml::serialize(resumed));
   // Everything the client did not acknowledge, again, in order.
-  for (const xml::Element& stanza : sm_out_.unacked()) {
-    count_out(stanza);
-    write_raw(xml::serialize(stanza, ns::client));
+  for (const SentStanza& stanza : sm_out_.unacked()) {
+    count_out(stanza.element());
+    write_raw(stanza.bytes(jid_.str()));
   }
   resuming_ = false;
   auto held = std::exchange(held_while_resuming_, {});

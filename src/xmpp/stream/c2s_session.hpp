@@ -41,6 +41,7 @@ class C2SSession final : public Session {
   void start();
   using Session::send;
   void send(xml::Element stanza, DeliveryHold hold) override;
+  void send_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold) override;
   void close(StreamErrorCondition condition, std::string text = {}) override;
   boost::asio::any_io_executor executor() override { return executor_; }
   DeliveryHold hold_delivery() override;
@@ -86,6 +87,7 @@ class C2SSession final : public Session {
   void count_out(const xml::Element& stanza);
   size_t listener_index() const { return options_.direct_tls ? 1 : 0; }
   void enqueue(xml::Element stanza, DeliveryHold hold = {});
+  void enqueue_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold);
   void finish_close();
   void cleanup();
   xml::ParserLimits current_limits() const;

@@ -11,11 +11,35 @@
 #include <string>
 #include <unordered_map>
 
+#include "xmpp/shared_stanza.hpp"
 #include "xmpp/xml/element.hpp"
+#include "xmpp/xml/serializer.hpp"
 
 namespace parley {
 
 class C2SSession;
+
+// A stanza written to the client: its own tree, or a share of a fan-out's,
+// which is addressed to the session (SharedStanza has no 'to').
+class SentStanza {
+ public:
+  SentStanza(xml::Element own) : own_(std::move(own)) {}
+  SentStanza(std::shared_ptr<const SharedStanza> shared) : shared_(std::move(shared)) {}
+  // The tree as sent, without 'to' when shared.
+  const xml::Element& element() const { return shared_ ? shared_->element() : own_; }
+  // The tree addressed to `to` (the session's JID) when it was shared.
+  xml::Element tree(const Jid& to) && {
+    return shared_ ? shared_->addressed_to(to) : std::move(own_);
+  }
+  // Its bytes on a c2s stream, addressed to `to` when it was shared.
+  std::string bytes(std::string_view to) const {
+    return shared_ ? shared_->bytes_to(to) : xml::serialize(own_, "jabber:client");
+  }
+
+ private:
+  xml::Element own_;
+  std::shared_ptr<const SharedStanza> shared_;
+};
 
 // Stanzas sent to the client and not yet acknowledged. Counts are 32-bit and
 // wrap (XEP-0198 §4: h is mod 2^32).
@@ -24,7 +48,7 @@ class SmOutbox {
   SmOutbox() = default;
   // Counting continues from `already_sent`, all of it acknowledged.
   explicit SmOutbox(uint32_t already_sent) : sent_(already_sent), acked_(already_sent) {}
-  void push(xml::Element stanza) {
+  void push(SentStanza stanza) {
     queue_.push_back(std::move(stanza));
     ++sent_;
   }
@@ -41,14 +65,14 @@ class SmOutbox {
   uint32_t acked() const { return acked_; }
   size_t size() const { return queue_.size(); }
   bool empty() const { return queue_.empty(); }
-  const std::deque<xml::Element>& unacked() const { return queue_; }
-  std::deque<xml::Element> take() {
+  const std::deque<SentStanza>& unacked() const { return queue_; }
+  std::deque<SentStanza> take() {
     acked_ = sent_;
     return std::exchange(queue_, {});
   }
 
  private:
-  std::deque<xml::Element> queue_;
+  std::deque<SentStanza> queue_;
   uint32_t sent_ = 0;   // stanzas sent since <enable/>
   uint32_t acked_ = 0;  // the client's last h
 };

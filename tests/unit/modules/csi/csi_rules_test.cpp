@@ -47,6 +47,17 @@ TEST(CsiRules, ChatStatesAloneAreDeferred) {
   EXPECT_EQ(of("<iq type='get' id='1'/>"), Importance::Urgent);
 }
 
+TEST(CsiRules, ARoomsChatStatesAreDeferredDespiteTheRoomsStamps) {
+  EXPECT_EQ(of("<message type='groupchat' from='room@conference.x/alice'><composing "
+               "xmlns='http://jabber.org/protocol/chatstates'/><stanza-id xmlns='urn:xmpp:sid:0' "
+               "id='1' by='room@conference.x'/><occupant-id xmlns='urn:xmpp:occupant-id:0' "
+               "id='o'/></message>"),
+            Importance::Deferred);
+  EXPECT_EQ(of("<message type='groupchat' from='room@conference.x/alice'><body>hi</body>"
+               "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='o'/></message>"),
+            Importance::Urgent);
+}
+
 TEST(CsiRules, CarbonCopiesAreJudgedByWhatTheyCarry) {
   const Jid to = *Jid::parse("bob@example.com/phone");
   xml::Element state = parse(

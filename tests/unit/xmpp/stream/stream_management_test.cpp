@@ -19,7 +19,7 @@ TEST(SmOutbox, AcknowledgeDropsExactlyTheAcknowledgedPrefix) {
   EXPECT_EQ(out.sent(), 5u);
   ASSERT_TRUE(out.acknowledge(2));
   ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out.unacked().front().attr_or("id"), "3");
+  EXPECT_EQ(out.unacked().front().element().attr_or("id"), "3");
   // Acknowledging the same h again changes nothing.
   ASSERT_TRUE(out.acknowledge(2));
   EXPECT_EQ(out.size(), 3u);
@@ -44,7 +44,7 @@ TEST(SmOutbox, CountsWrapAt32Bits) {
   EXPECT_EQ(out.size(), 3u);
   ASSERT_TRUE(out.acknowledge(1));  // past the wrap
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out.unacked().front().attr_or("id"), "4");
+  EXPECT_EQ(out.unacked().front().element().attr_or("id"), "4");
   EXPECT_FALSE(out.acknowledge(3));
   ASSERT_TRUE(out.acknowledge(2));
   EXPECT_TRUE(out.empty());
@@ -55,8 +55,26 @@ TEST(SmOutbox, TakeEmptiesTheQueueInOrder) {
   for (int i = 1; i <= 3; ++i) out.push(message(i));
   auto taken = out.take();
   ASSERT_EQ(taken.size(), 3u);
-  EXPECT_EQ(taken.back().attr_or("id"), "3");
+  EXPECT_EQ(taken.back().element().attr_or("id"), "3");
   EXPECT_TRUE(out.empty());
+}
+
+TEST(SmOutbox, ASharedStanzaComesBackAddressedToTheSession) {
+  SmOutbox out;
+  xml::Element m("message", "jabber:client");
+  m.set_attr("from", "room@conference.example.org/alice");
+  m.add_child("body", "jabber:client").add_text("hi");
+  auto shared = std::make_shared<const SharedStanza>(std::move(m));
+  out.push(shared);
+  out.push(message(2));
+  EXPECT_FALSE(out.unacked().front().element().has_attr("to"));
+  auto taken = out.take();
+  const Jid bob = *Jid::parse("bob@example.org/phone");
+  xml::Element tree = std::move(taken.front()).tree(bob);
+  EXPECT_EQ(tree.attr_or("to"), "bob@example.org/phone");
+  EXPECT_EQ(tree.child("body")->text(), "hi");
+  EXPECT_FALSE(shared->element().has_attr("to")) << "the shared tree is never changed";
+  EXPECT_EQ(std::move(taken.back()).tree(bob).attr_or("id"), "2");
 }
 
 TEST(SmInbound, HandledWaitsForTheOldestHeldStanza) {
