@@ -189,6 +189,13 @@ class Room : public std::enable_shared_from_this<Room> {
                            const std::string& reason);
   void config_changed(const RoomConfig& before);
 
+  // nickname registration and the reserved nickname (room_register.cpp)
+  void registration(const xml::Element& stanza, const Jid& from, const xml::Element& query,
+                    bool get);
+  xml::Element reserved_nick_info(const Jid& from) const;
+  // Whether a member other than `bare` reserved `nick`.
+  bool reserved_by_other(const std::string& nick, const std::string& bare) const;
+
   // persistence: writes run in the room's storage lane; `reply` (an IQ
   // result) is routed after the commit, or an error instead.
   void persist(std::function<void(storage::MucStore&)> write,
