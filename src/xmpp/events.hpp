@@ -187,8 +187,9 @@ struct AccountDeleted {
 // occupants' copies were routed; not for private messages, subject changes
 // or chat states. `message` is the room's copy as archived: from the
 // sender's occupant JID, with the room's <stanza-id/> and the occupant-id, no
-// 'to'. Handlers must not block (spawn storage work on the pool). Stop =
-// later handlers do not see this member's event.
+// 'to'. The archive row may not be committed yet when it fires (the write is
+// queued in the room's storage lane). Handlers must not block (spawn storage
+// work on the pool). Stop = later handlers do not see this member's event.
 struct RoomMessageForAbsentMember {
   Host& host;
   const Jid& room;    // bare
