@@ -182,6 +182,24 @@ struct AccountDeleted {
   const Jid& account;
 };
 
+// A groupchat message a room accepted, for one member (affiliation member,
+// admin or owner) with no session joined to the room: XEP-0045 delivers only
+// to occupants, so this is where a push module (XEP-0357) learns what such a
+// member missed. Fired once per absent member and message, for messages with
+// a <body/> (what the room's archive keeps), on the room's strand after the
+// occupants' copies were routed; not for private messages, subject changes
+// or chat states. `message` is the room's copy as archived: from the
+// sender's occupant JID, with the room's <stanza-id/> and the occupant-id, no
+// 'to'. The archive row may not be committed yet when it fires (the write is
+// queued to the group-committed archive writer). Handlers must not block (spawn storage
+// work on the pool). Stop = later handlers do not see this member's event.
+struct RoomMessageForAbsentMember {
+  Host& host;
+  const Jid& room;    // bare
+  const Jid& member;  // bare; may be an account of another server
+  const xml::Element& message;
+};
+
 // An <iq/> with a jabber:iq:register child on a stream that has not
 // authenticated yet (in-band registration, XEP-0077), fired on the session's
 // thread once TLS is active (or not required). A handler that takes it sets

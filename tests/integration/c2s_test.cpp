@@ -233,7 +233,14 @@ TEST_F(C2S, OversizedStanzaBeforeAuthIsPolicyViolation) {
 }
 
 TEST_F(C2S, StanzaBeforeAuthenticationIsNotAuthorized) {
-  TestServer plain({.hosts = {"localhost"}, .require_starttls = false, .extra_config = "", .limits = "", .server_extra = "", .environment = {}, .http = ""});
+  TestServer plain({.hosts = {"localhost"},
+                    .require_starttls = false,
+                    .extra_config = "",
+                    .limits = "",
+                    .server_extra = "",
+                    .environment = {},
+                    .http = "",
+                    .test_modules = false});
   plain.start();
   RawClient c(plain.c2s_port());
   negotiate_plain_stream(c);
@@ -275,9 +282,14 @@ namespace {
 class SaslMechanism : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SaslMechanism, LoginSucceedsWhenOnlyThisMechanismIsOffered) {
-  TestServer server({.hosts = {"localhost"}, .require_starttls = true, .extra_config = "", .limits = "",
+  TestServer server({.hosts = {"localhost"},
+                     .require_starttls = true,
+                     .extra_config = "",
+                     .limits = "",
                      .server_extra = "sasl_mechanisms = [\"" + GetParam() + "\"]\n",
-                     .environment = {}, .http = ""});
+                     .environment = {},
+                     .http = "",
+                     .test_modules = false});
   server.create_user("alice", "wonderland");
   server.start();
   {

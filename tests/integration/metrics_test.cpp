@@ -68,7 +68,8 @@ TestServerOptions with(std::string http, std::string server_extra = "") {
           .limits = "",
           .server_extra = std::move(server_extra),
           .environment = {},
-          .http = std::move(http)};
+          .http = std::move(http),
+          .test_modules = false};
 }
 
 class Metrics : public ::testing::Test {

@@ -340,7 +340,8 @@ class StreamManagementShortWindow : public StreamManagement {
                           .limits = "sm_resume_timeout_seconds = 1",
                           .server_extra = "",
                           .environment = {},
-                          .http = ""}) {}
+                          .http = "",
+                          .test_modules = false}) {}
 };
 
 TEST_F(StreamManagementShortWindow, ExpiryStoresUnacknowledgedMessagesOnceAndGoesOffline) {

@@ -446,6 +446,28 @@ std::string raw_bind(RawClient& c, const std::string& resource) {
   return in.substr(start + 5, end - start - 5);
 }
 
+std::set<std::string> disco_features(const xml::Element& iq) {
+  std::set<std::string> out;
+  if (const xml::Element* q = iq.child("query", "http://jabber.org/protocol/disco#info"))
+    for (const xml::Element* f : q->children("feature", "http://jabber.org/protocol/disco#info"))
+      out.insert(f->attr_or("var"));
+  return out;
+}
+
+std::set<std::string> disco_features(XmppClient& c, const std::string& to) {
+  auto r = c.iq("<iq type='get' id='" + c.next_id() + "' to='" + to +
+                "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  if (!r || r->attr_or("type") != "result") return {};
+  return disco_features(*r);
+}
+
+bool server_has_feature(XmppClient& c, std::string_view var) {
+  std::string domain = c.bound_jid();
+  if (auto at = domain.find('@'); at != std::string::npos) domain.erase(0, at + 1);
+  if (auto slash = domain.find('/'); slash != std::string::npos) domain.erase(slash);
+  return disco_features(c, domain).count(std::string(var)) > 0;
+}
+
 std::string error_condition(const xml::Element& stanza) {
   const xml::Element* error = stanza.child("error");
   if (!error) return {};

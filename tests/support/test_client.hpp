@@ -10,7 +10,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/test_server.hpp"
@@ -127,6 +129,15 @@ bool raw_login(RawClient& c, const std::string& user, const std::string& passwor
                const std::string& host = "localhost");
 // Binds `resource` on an authenticated RawClient; returns the full JID or "".
 std::string raw_bind(RawClient& c, const std::string& resource);
+
+// The features (<feature var/>) of a disco#info result.
+std::set<std::string> disco_features(const xml::Element& iq);
+// Asks `to` for its disco#info (XEP-0030) and returns its features; empty if
+// the query failed.
+std::set<std::string> disco_features(XmppClient& c, const std::string& to);
+// Whether the client's own server (the domain of its bound JID) advertises
+// `var` in its disco#info.
+bool server_has_feature(XmppClient& c, std::string_view var);
 
 // The RFC 6120 §8.3.3 defined condition of an error stanza (e.g.
 // "item-not-found"), or "" when it carries none.

@@ -107,7 +107,8 @@ void TestServer::start() {
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
     for (const auto& [name, value] : options_.environment) setenv(name.c_str(), value.c_str(), 1);
-    execl(PARLEYD_PATH, "parleyd", "--config", config_path_.c_str(), static_cast<char*>(nullptr));
+    const char* binary = options_.test_modules ? PARLEYD_TEST_PATH : PARLEYD_PATH;
+    execl(binary, "parleyd", "--config", config_path_.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -188,6 +189,14 @@ std::string TestServer::log_tail(size_t bytes) const {
     if (s.size() > bytes) s = s.substr(s.size() - bytes);
     out += std::string("--- ") + name + "\n" + s;
   }
+  return out;
+}
+
+std::vector<std::string> TestServer::hook_events() const {
+  std::vector<std::string> out;
+  std::ifstream in(dir_ + "/data/hook-events.xml");
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
   return out;
 }
 

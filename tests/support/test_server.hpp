@@ -29,6 +29,9 @@ struct TestServerOptions {
   std::vector<std::pair<std::string, std::string>> environment;
   // Lines inside [http] (the HTTP listener is on, on an ephemeral port).
   std::string http;
+  // Run parleyd-test: parleyd plus the test-only modules of
+  // support/parleyd_test/ (the hook recorder, see hook_events()).
+  bool test_modules = false;
 };
 
 class TestServer {
@@ -64,6 +67,9 @@ class TestServer {
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
   std::string log_tail(size_t bytes = 8000) const;
+  // With test_modules: the hook events recorded so far, in the order fired,
+  // one serialized <event xmlns='urn:parley:test:hooks' type=...> each.
+  std::vector<std::string> hook_events() const;
   // Runs parleyctl with this server's config; returns the exit code, output in `out`.
   int ctl(const std::vector<std::string>& args, std::string* out = nullptr) const;
   const std::string& backend() const { return backend_; }

@@ -159,6 +159,14 @@ class MucModule final : public Module, public muc::RoomHost {
     rooms_.erase(name);
   }
   void dispatch_again(xml::Element stanza) override { dispatch(std::move(stanza), nullptr); }
+  bool wants_absent_members() const override {
+    return ctx_->host().hooks().has_handlers<RoomMessageForAbsentMember>();
+  }
+  void message_for_absent_member(const Jid& room, const Jid& member,
+                                 const xml::Element& message) override {
+    RoomMessageForAbsentMember ev{ctx_->host(), room, member, message};
+    ctx_->host().hooks().run(ev);
+  }
 
  private:
   std::shared_ptr<Room> find(const std::string& name) const {

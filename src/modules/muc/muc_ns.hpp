@@ -21,6 +21,9 @@ inline constexpr std::string_view kPing = "urn:xmpp:ping";                 // XE
 inline constexpr std::string_view kDelay = "urn:xmpp:delay";               // XEP-0203
 inline constexpr std::string_view kConference = "jabber:x:conference";     // XEP-0249
 inline constexpr std::string_view kDataForms = "jabber:x:data";
+inline constexpr std::string_view kRegister = "jabber:iq:register";  // XEP-0077, §7.10
+inline constexpr std::string_view kMucRegister = "http://jabber.org/protocol/muc#register";
+inline constexpr std::string_view kRoomUserItem = "x-roomuser-item";  // disco node: reserved nick
 inline constexpr std::string_view kDiscoInfo = "http://jabber.org/protocol/disco#info";
 inline constexpr std::string_view kDiscoItems = "http://jabber.org/protocol/disco#items";
 

@@ -27,6 +27,7 @@ namespace parley::muc {
 namespace asio = boost::asio;
 using Clock = std::chrono::system_clock;
 using detail::add_codes;
+using detail::utf8_length;
 
 const char* to_string(Affiliation a) {
   switch (a) {
@@ -73,14 +74,6 @@ std::optional<int64_t> to_int(const std::string& s) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || v < 0) return std::nullopt;
   return v;
-}
-
-// Code points of a UTF-8 string.
-size_t utf8_length(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
 }
 
 // The client's presence as the room keeps it: its payload (show, status,
@@ -246,12 +239,11 @@ void Room::join(xml::Element& stanza, const Jid& from, const std::string& nick) 
       join_session(*same, stanza, from);
       return;
     }
-    for (const auto& [bare, entry] : affiliations_)
-      if (entry.nick == nick && bare != from.bare_str()) {
-        reply_error(stanza,
-                    {ErrorType::Cancel, "conflict", "that nickname is reserved by a member", {}});
-        return;
-      }
+    if (reserved_by_other(nick, from.bare_str())) {
+      reply_error(stanza,
+                  {ErrorType::Cancel, "conflict", "that nickname is reserved by a member", {}});
+      return;
+    }
     if (static_cast<int64_t>(occupants_.size()) >= cap()) {
       reply_error(stanza, {ErrorType::Cancel, "service-unavailable",
                            "the room is full (" + std::to_string(cap()) + " occupants)", {}});
@@ -331,12 +323,11 @@ void Room::change_nick(Occupant& occupant, xml::Element& stanza, const std::stri
     reply_error(stanza, {ErrorType::Cancel, "conflict", "that nickname is in use", {}});
     return;
   }
-  for (const auto& [bare, entry] : affiliations_)
-    if (entry.nick == nick && bare != occupant.real.bare_str()) {
-      reply_error(stanza,
-                  {ErrorType::Cancel, "conflict", "that nickname is reserved by a member", {}});
-      return;
-    }
+  if (reserved_by_other(nick, occupant.real.bare_str())) {
+    reply_error(stanza,
+                {ErrorType::Cancel, "conflict", "that nickname is reserved by a member", {}});
+    return;
+  }
   // XEP-0045 §7.6: unavailable from the old nickname with 303 and the new one.
   const std::string old = occupant.nick;
   xml::Element gone = occupant_presence(occupant, true);

@@ -72,6 +72,12 @@ class RoomHost {
   // A stanza reached a room that was gone: route it again (a new room may
   // be created by it).
   virtual void dispatch_again(xml::Element stanza) = 0;
+  // RoomMessageForAbsentMember (events.hpp): whether any module listens,
+  // so that a room works out who is absent only when someone asks; and the
+  // event itself, fired on the room's strand.
+  virtual bool wants_absent_members() const = 0;
+  virtual void message_for_absent_member(const Jid& room, const Jid& member,
+                                         const xml::Element& message) = 0;
 };
 
 class Room : public std::enable_shared_from_this<Room> {
@@ -147,6 +153,7 @@ class Room : public std::enable_shared_from_this<Room> {
   void invite(const xml::Element& stanza, const Jid& from, const xml::Element& x);
   void voice_request(const xml::Element& stanza, Occupant& sender, const xml::Element& form);
   void status_message(const std::vector<int>& codes);
+  void notify_absent_members(const xml::Element& message);
 
   // the room's archive (room_archive.cpp)
   void archive(const xml::Element& message, const std::string& id, const std::string& nick,
@@ -183,6 +190,13 @@ class Room : public std::enable_shared_from_this<Room> {
   void affiliation_changed(const std::string& bare, Affiliation now, const std::string& actor,
                            const std::string& reason);
   void config_changed(const RoomConfig& before);
+
+  // nickname registration and the reserved nickname (room_register.cpp)
+  void registration(const xml::Element& stanza, const Jid& from, const xml::Element& query,
+                    bool get);
+  xml::Element reserved_nick_info(const Jid& from) const;
+  // Whether a member other than `bare` reserved `nick`.
+  bool reserved_by_other(const std::string& nick, const std::string& bare) const;
 
   // persistence: writes run in the room's storage lane; `reply` (an IQ
   // result) is routed after the commit, or an error instead.

@@ -74,11 +74,18 @@ void Room::on_iq(xml::Element& stanza, const Jid& from, const Jid& to) {
     return;
   }
   if (get && payload.is("query", kDiscoInfo)) {
-    if (!payload.attr_or("node").empty()) {
+    const std::string node = payload.attr_or("node");
+    if (node == kRoomUserItem) {
+      ok(reserved_nick_info(from));
+      return;
+    }
+    if (!node.empty()) {
       reply_error(stanza, StanzaError::item_not_found());
       return;
     }
     ok(disco_info());
+  } else if (payload.is("query", kRegister)) {
+    registration(stanza, from, payload, get);
   } else if (get && payload.is("query", kDiscoItems)) {
     ok(disco_items(from));
   } else if (get && payload.is("ping", kPing)) {
@@ -220,6 +227,7 @@ xml::Element Room::disco_info() const {
   feature(q, kModerate);
   feature(q, kVcard);
   feature(q, kRetract);
+  feature(q, kRegister);
   xml::Element& form = q.add_child("x", std::string(kDataForms));
   form.set_attr("type", "result");
   xml::Element& ft = form.add_child("field", std::string(kDataForms));

@@ -16,6 +16,14 @@ inline void add_codes(xml::Element& stanza, const std::vector<int>& codes) {
   for (int code : codes) x->add_child("status", std::string(kMucUser)).set_attr("code", std::to_string(code));
 }
 
+// Code points of a UTF-8 string (nickname limits).
+inline size_t utf8_length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
 // Removes what only the room may stamp: occupant-id, and stanza-ids by the room.
 inline void remove_room_stamps(xml::Element& stanza, const std::string& room) {
   stanza.remove_children("occupant-id", kOccupantId);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <map>
+#include <unordered_set>
 
 #include "modules/muc/muc_ns.hpp"
 #include "modules/muc/room.hpp"
@@ -101,11 +102,30 @@ void Room::groupchat(xml::Element& stanza, Occupant& sender, DeliveryHold hold) 
   for (const auto& [n, r] : occupants_)
     recipients.insert(recipients.end(), r.sessions.begin(), r.sessions.end());
   host_.router().fan_out(shared, recipients, hold);
-  // Appended in the room's storage lane, so the archive keeps the room's order.
+  if (has_body) notify_absent_members(m);
+  // Queued to the archive writer on the room's strand, so the archive keeps the room's order.
   if (has_body && config_.persistent) archive(m, id, sender.nick, std::move(hold));
   if (const xml::Element* retract = m.child("retract", kRetract); retract && config_.persistent)
     asio::co_spawn(strand_, retract_task(shared_from_this(), retract->attr_or("id"), sender.occupant_id),
                    log_exceptions("muc retraction"));
+}
+
+// XEP-0045 delivers only to occupants, so a member who is not joined (phone
+// asleep, app closed) hears of the message only through this event, which a
+// push module (XEP-0357) turns into a notification. Only messages with a body
+// count: they are what the archive keeps, so an event always points at
+// something the member can fetch. Both lists are in memory: no storage query,
+// and no work at all while no module listens.
+void Room::notify_absent_members(const xml::Element& message) {
+  if (!host_.wants_absent_members()) return;
+  std::unordered_set<std::string> joined;
+  for (const auto& [n, o] : occupants_)
+    for (const Jid& session : o.sessions) joined.insert(session.bare_str());
+  const Jid room = jid_.bare();
+  for (const auto& [bare, entry] : affiliations_) {
+    if (entry.affiliation < Affiliation::Member || joined.count(bare)) continue;
+    if (auto member = Jid::parse(bare)) host_.message_for_absent_member(room, *member, message);
+  }
 }
 
 void Room::private_message(xml::Element& stanza, Occupant& sender, const std::string& nick) {

@@ -82,15 +82,8 @@ class Blocking : public ::testing::Test {
 
 TEST_F(Blocking, ServerAdvertisesBlockingAndReporting) {
   auto a = login("alice", "wonderland", "a");
-  auto r = a->iq(
-      "<iq type='get' id='d' to='localhost'><query "
-      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
-  ASSERT_TRUE(r);
-  std::set<std::string> features;
-  for (const xml::Element* f : r->child("query")->children("feature"))
-    features.insert(f->attr_or("var"));
-  EXPECT_TRUE(features.contains("urn:xmpp:blocking"));
-  EXPECT_TRUE(features.contains("urn:xmpp:reporting:1"));
+  EXPECT_TRUE(server_has_feature(*a, "urn:xmpp:blocking"));
+  EXPECT_TRUE(server_has_feature(*a, "urn:xmpp:reporting:1"));
 }
 
 TEST_F(Blocking, BlockUnblockAndPushesToResourcesThatAskedForTheList) {

@@ -67,14 +67,7 @@ class Carbons : public ::testing::Test {
 
 TEST_F(Carbons, ServerAdvertisesTheFeature) {
   auto a = login("alice", "wonderland", "phone", false);
-  auto r = a->iq(
-      "<iq type='get' id='d1' to='localhost'><query "
-      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
-  ASSERT_TRUE(r);
-  bool found = false;
-  for (const xml::Element* f : r->child("query")->children("feature"))
-    found = found || f->attr_or("var") == kNs;
-  EXPECT_TRUE(found) << to_xml(*r);
+  EXPECT_TRUE(server_has_feature(*a, kNs));
 }
 
 TEST_F(Carbons, ReceivedCopiesGoToOtherEnabledResourcesOnly) {

@@ -433,14 +433,7 @@ TEST_F(Mam, MetadataFormAndDisco) {
   EXPECT_EQ(vars, (std::vector<std::string>{"FORM_TYPE", "with", "start", "end", "before-id",
                                             "after-id", "ids", "{urn:xmpp:fulltext:0}fulltext"}));
 
-  auto disco = bob->iq(
-      "<iq type='get' id='d1' to='bob@localhost'><query "
-      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
-  ASSERT_TRUE(disco);
-  std::set<std::string> features;
-  for (const xml::Element* f :
-       disco->child("query", "http://jabber.org/protocol/disco#info")->children("feature"))
-    features.insert(f->attr_or("var"));
+  const std::set<std::string> features = disco_features(*bob, "bob@localhost");
   for (const char* f :
        {"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended", "urn:xmpp:fulltext:0", "urn:xmpp:sid:0"})
     EXPECT_TRUE(features.count(f)) << f;

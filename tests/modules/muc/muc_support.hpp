@@ -159,11 +159,7 @@ class MucTest : public ::testing::Test {
 };
 
 inline bool has_feature(const xml::Element& iq, const std::string& var) {
-  const xml::Element* q = iq.child("query", kDiscoInfo);
-  if (!q) return false;
-  for (const xml::Element* f : q->children("feature", kDiscoInfo))
-    if (f->attr_or("var") == var) return true;
-  return false;
+  return disco_features(iq).count(var) > 0;
 }
 
 inline std::vector<std::string> item_jids(const xml::Element& iq) {

@@ -66,14 +66,7 @@ class Multicast : public ::testing::Test {
 
 TEST_F(Multicast, TheServerAdvertisesTheService) {
   auto alice = login("alice");
-  auto r = alice->iq(
-      "<iq type='get' id='d1' to='localhost'><query "
-      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
-  ASSERT_TRUE(r);
-  bool found = false;
-  for (const xml::Element* f : r->child("query")->children("feature"))
-    found = found || f->attr_or("var") == kNs;
-  EXPECT_TRUE(found) << to_xml(*r);
+  EXPECT_TRUE(server_has_feature(*alice, kNs));
 }
 
 TEST_F(Multicast, EachRecipientGetsItsOwnCopyAndBccStaysHidden) {
