@@ -5,7 +5,6 @@
 // a write loop.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "xmpp/stream/auth_throttle.hpp"
 #include "xmpp/stream/connection_admission.hpp"
 #include "xmpp/stream/stream_management.hpp"
+#include "xmpp/stream/transport.hpp"
 #include "xmpp/xml/stream_parser.hpp"
 
 namespace parley {
@@ -93,7 +93,7 @@ class C2SSession final : public Session {
   ServerCore& core_;
   C2SOptions options_;
   boost::asio::any_io_executor executor_;
-  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  Transport transport_;
   boost::asio::steady_timer deadline_;
   // Dead-connection detection once authenticated: after limits.client_idle_seconds
   // without a byte from the client, a probe (<r/> under XEP-0198, else a
