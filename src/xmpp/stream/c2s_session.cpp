@@ -746,6 +746,10 @@ void C2SSession::write_raw(std::string_view data) {
     // A client that does not read must not make the server buffer forever.
     spdlog::info("c2s {} {}: send buffer full, disconnecting", remote_address_, jid_.str());
     closing_ = true;
+    // Nor will it read what is queued: close now instead of waiting for a
+    // flush that cannot come (the holds are released, as for any drop).
+    out_.clear();
+    out_holds_.clear();
     finish_close();
     return;
   }

@@ -189,7 +189,10 @@ asio::awaitable<void> Transport::handshake(asio::ssl::context& context, error_co
     ERR_clear_error();
     errno = 0;
     const int ret = SSL_do_handshake(ssl_.get());
-    if (ret == 1) co_return;
+    if (ret == 1) {
+      handshake_done_ = true;
+      co_return;
+    }
     const Next next = after_failure(ssl_.get(), ret, errno, ec);
     if (next == Next::Fail) co_return;
     co_await wait(next == Next::Read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
@@ -239,6 +242,12 @@ asio::awaitable<void> Transport::write(std::string_view data, error_code& ec) {
   ec = {};
   if (closed_) {
     ec = asio::error::bad_descriptor;  // and never in plaintext once TLS is gone
+    co_return;
+  }
+  if (ssl_ && !handshake_done_) {
+    // Nothing can be said to a peer in the middle of a handshake (a stream
+    // error for a stalled one): the caller closes instead.
+    ec = asio::error::not_connected;
     co_return;
   }
   if (!ssl_) {

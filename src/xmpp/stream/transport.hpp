@@ -51,7 +51,7 @@ class Transport {
   // The next bytes from the peer (at most kReadSize); waits without holding
   // a buffer. An empty chunk with ec set at the end of the stream or on error.
   boost::asio::awaitable<Chunk> read(boost::system::error_code& ec);
-  // Writes all of data.
+  // Writes all of data; fails while a TLS handshake is still under way.
   boost::asio::awaitable<void> write(std::string_view data, boost::system::error_code& ec);
   // Closes the socket and frees the TLS state; pending waits end with an error.
   void close();
@@ -64,6 +64,7 @@ class Transport {
                                     boost::system::error_code& ec);
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<SSL, SslFree> ssl_;
+  bool handshake_done_ = false;
   bool closed_ = false;
 };
 
