@@ -211,6 +211,10 @@ asio::awaitable<void> C2SSession::read_loop() {
         break;
       }
     }
+    // Everything in hand is processed: until the client speaks again the
+    // stream keeps no parser buffers (pre-authentication parsers stop after
+    // every element and are replaced anyway).
+    if (authenticated_ && !closing_) parser_->release();
   }
   cleanup();
   transport_.close();
