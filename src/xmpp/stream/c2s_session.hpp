@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,7 +110,9 @@ class C2SSession final : public Session {
   void watch_idle(std::chrono::steady_clock::time_point at);
   void on_idle_timer();
   std::unique_ptr<xml::StreamParser> parser_;
-  std::deque<Event> events_;
+  // A list, not a deque: an empty deque still holds a 512-byte block, and
+  // the queue is empty whenever the session is idle.
+  std::list<Event> events_;
 
   // Stream state
   bool tls_active_ = false;
