@@ -74,15 +74,15 @@ C2SSession::C2SSession(tcp::socket socket, ServerCore& core, C2SOptions options)
     : core_(core),
       options_(std::move(options)),
       executor_(socket.get_executor()),
-      stream_(std::move(socket), *options_.tls),
+      transport_(std::move(socket)),
       deadline_(executor_),
       idle_timer_(executor_),
       hibernation_timer_(executor_) {
   id_ = next_session_id++;
   boost::system::error_code ec;
-  auto ep = stream_.next_layer().remote_endpoint(ec);
+  auto ep = transport_.socket().remote_endpoint(ec);
   remote_address_ = ec ? "unknown" : ep.address().to_string();
-  stream_.next_layer().set_option(tcp::no_delay(true), ec);
+  transport_.socket().set_option(tcp::no_delay(true), ec);
 }
 
 C2SSession::~C2SSession() = default;
@@ -158,8 +158,7 @@ asio::awaitable<void> C2SSession::read_loop() {
   auto self = shared_from_this();
   boost::system::error_code ec;
   if (options_.direct_tls) {
-    co_await stream_.async_handshake(asio::ssl::stream_base::server,
-                                     asio::redirect_error(use_awaitable, ec));
+    co_await transport_.handshake(*options_.tls, ec);
     if (ec) {
       spdlog::debug("c2s {} TLS handshake failed: {}", remote_address_, ec.message());
       cleanup();
@@ -168,18 +167,15 @@ asio::awaitable<void> C2SSession::read_loop() {
     tls_active_ = secure_ = true;
   }
   new_parser();
-  std::array<char, 8192> buffer;
   while (!closed_) {
-    size_t n = tls_active_ ? co_await stream_.async_read_some(
-                                 asio::buffer(buffer), asio::redirect_error(use_awaitable, ec))
-                           : co_await stream_.next_layer().async_read_some(
-                                 asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+    // Between reads the session holds no read buffer (see Transport).
+    Transport::Chunk chunk = co_await transport_.read(ec);
     if (ec) break;
     last_read_ = std::chrono::steady_clock::now();
     idle_probe_sent_ = false;
-    co_await shape_reading(n);
+    co_await shape_reading(chunk.data().size());
     if (closed_) break;
-    std::string_view data(buffer.data(), n);
+    std::string_view data = chunk.data();
     while (!data.empty() && !closing_) {
       auto result = parser_->feed(data);
       data.remove_prefix(std::min(result.consumed, data.size()));
@@ -199,8 +195,7 @@ asio::awaitable<void> C2SSession::read_loop() {
         // discarded (STARTTLS command injection).
         starttls_pending_ = false;
         data = {};
-        co_await stream_.async_handshake(asio::ssl::stream_base::server,
-                                         asio::redirect_error(use_awaitable, ec));
+        co_await transport_.handshake(*options_.tls, ec);
         if (ec) {
           closing_ = closed_ = true;
           break;
@@ -216,10 +211,13 @@ asio::awaitable<void> C2SSession::read_loop() {
         break;
       }
     }
+    // Everything in hand is processed: until the client speaks again the
+    // stream keeps no parser buffers (pre-authentication parsers stop after
+    // every element and are replaced anyway).
+    if (authenticated_ && !closing_) parser_->release();
   }
   cleanup();
-  boost::system::error_code ignored;
-  stream_.next_layer().close(ignored);
+  transport_.close();
 }
 
 asio::awaitable<void> C2SSession::process(Event event) {
@@ -275,7 +273,7 @@ bool C2SSession::mechanism_offered(const std::string& mechanism) {
   if (std::find(allowed.begin(), allowed.end(), mechanism) == allowed.end()) return false;
   if (mechanism == "PLAIN") return tls_active_;
   if (mechanism.ends_with("-PLUS"))
-    return tls_active_ && !tls::channel_bindings(stream_.native_handle()).empty();
+    return tls_active_ && !tls::channel_bindings(transport_.native_handle()).empty();
   return true;
 }
 
@@ -292,7 +290,7 @@ void C2SSession::send_features() {
       if (mechanism_offered(m)) mechs.add_child("mechanism", std::string(ns::sasl)).add_text(m);
     if (tls_active_) {
       auto& cb = features.add_child("sasl-channel-binding", std::string(ns::sasl_cb));
-      for (const auto& b : tls::channel_bindings(stream_.native_handle()))
+      for (const auto& b : tls::channel_bindings(transport_.native_handle()))
         cb.add_child("channel-binding", std::string(ns::sasl_cb)).set_attr("type", b.type);
     }
     StreamFeaturesUnauthenticated event{*this, features};
@@ -482,7 +480,7 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
       sasl_failed(sasl::Failure::InvalidMechanism);
       co_return;
     }
-    auto bindings = tls_active_ ? tls::channel_bindings(stream_.native_handle())
+    auto bindings = tls_active_ ? tls::channel_bindings(transport_.native_handle())
                                 : std::vector<sasl::ChannelBinding>{};
     const bool server_plus = !bindings.empty();
     scram_.emplace(hash, plus, std::move(bindings), server_plus);
@@ -785,6 +783,10 @@ void C2SSession::write_raw(std::string_view data) {
     // A client that does not read must not make the server buffer forever.
     spdlog::info("c2s {} {}: send buffer full, disconnecting", remote_address_, jid_.str());
     closing_ = true;
+    // Nor will it read what is queued: close now instead of waiting for a
+    // flush that cannot come (the holds are released, as for any drop).
+    out_.clear();
+    out_holds_.clear();
     finish_close();
     return;
   }
@@ -813,12 +815,7 @@ asio::awaitable<void> C2SSession::write_loop() {
     chunk.swap(out_);
     std::vector<DeliveryHold> holds;
     holds.swap(out_holds_);
-    if (tls_active_)
-      co_await asio::async_write(stream_, asio::buffer(chunk),
-                                 asio::redirect_error(use_awaitable, ec));
-    else
-      co_await asio::async_write(stream_.next_layer(), asio::buffer(chunk),
-                                 asio::redirect_error(use_awaitable, ec));
+    co_await transport_.write(chunk, ec);
     if (ec) {
       out_.clear();
       finish_close();
@@ -875,8 +872,8 @@ void C2SSession::finish_close() {
   closed_ = true;
   deadline_.cancel();
   boost::system::error_code ec;
-  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.next_layer().close(ec);
+  transport_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  transport_.close();
   cleanup();
 }
 
@@ -942,8 +939,8 @@ void C2SSession::on_idle_timer() {
   // hibernates and keeps what the client has not acknowledged.
   spdlog::info("c2s {}: no answer to the idle probe, dropping the connection", jid_.str());
   boost::system::error_code ignored;
-  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.next_layer().cancel(ignored);
+  transport_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  transport_.socket().cancel(ignored);
 }
 
 void C2SSession::cleanup() {
@@ -1193,8 +1190,7 @@ std::optional<C2SSession::HandOver> C2SSession::hand_over(
     // The client says this connection is dead, though we had not noticed.
     closed_ = true;
     options_.admission = {};
-    boost::system::error_code ec;
-    stream_.next_layer().close(ec);
+    transport_.close();
   }
   hibernated_ = false;
   return state;
@@ -1206,8 +1202,7 @@ void C2SSession::hibernate() {
   closed_ = true;
   out_.clear();
   out_holds_.clear();
-  boost::system::error_code ec;
-  stream_.next_layer().close(ec);
+  transport_.close();  // a hibernated session keeps no TLS state either
   core_.router().set_hibernated(*this, true);
   spdlog::info("c2s {}: connection lost, waiting {} s for resumption ({} unacknowledged)",
                jid_.str(), sm_resume_seconds_, sm_out_.size());

@@ -5,9 +5,9 @@
 // a write loop.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +19,7 @@
 #include "xmpp/stream/auth_throttle.hpp"
 #include "xmpp/stream/connection_admission.hpp"
 #include "xmpp/stream/stream_management.hpp"
+#include "xmpp/stream/transport.hpp"
 #include "xmpp/xml/stream_parser.hpp"
 
 namespace parley {
@@ -95,7 +96,7 @@ class C2SSession final : public Session {
   ServerCore& core_;
   C2SOptions options_;
   boost::asio::any_io_executor executor_;
-  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  Transport transport_;
   boost::asio::steady_timer deadline_;
   // Dead-connection detection once authenticated: after limits.client_idle_seconds
   // without a byte from the client, a probe (<r/> under XEP-0198, else a
@@ -111,7 +112,9 @@ class C2SSession final : public Session {
   void watch_idle(std::chrono::steady_clock::time_point at);
   void on_idle_timer();
   std::unique_ptr<xml::StreamParser> parser_;
-  std::deque<Event> events_;
+  // A list, not a deque: an empty deque still holds a 512-byte block, and
+  // the queue is empty whenever the session is idle.
+  std::list<Event> events_;
 
   // Stream state
   bool tls_active_ = false;

@@ -49,30 +49,39 @@ class SmOutbox {
   // Counting continues from `already_sent`, all of it acknowledged.
   explicit SmOutbox(uint32_t already_sent) : sent_(already_sent), acked_(already_sent) {}
   void push(SentStanza stanza) {
-    queue_.push_back(std::move(stanza));
+    if (!queue_) queue_ = std::make_unique<std::deque<SentStanza>>();
+    queue_->push_back(std::move(stanza));
     ++sent_;
   }
   // Applies the client's <a h='…'/>. False if h acknowledges more than was
   // sent (the caller ends the stream with <undefined-condition/>).
   bool acknowledge(uint32_t h) {
     const uint32_t newly = h - acked_;
-    if (newly > queue_.size()) return false;
-    queue_.erase(queue_.begin(), queue_.begin() + newly);
+    if (newly > size()) return false;
+    if (newly) queue_->erase(queue_->begin(), queue_->begin() + newly);
     acked_ = h;
     return true;
   }
   uint32_t sent() const { return sent_; }
   uint32_t acked() const { return acked_; }
-  size_t size() const { return queue_.size(); }
-  bool empty() const { return queue_.empty(); }
-  const std::deque<SentStanza>& unacked() const { return queue_; }
+  size_t size() const { return queue_ ? queue_->size() : 0; }
+  bool empty() const { return size() == 0; }
+  const std::deque<SentStanza>& unacked() const {
+    static const std::deque<SentStanza> none;
+    return queue_ ? *queue_ : none;
+  }
   std::deque<SentStanza> take() {
     acked_ = sent_;
-    return std::exchange(queue_, {});
+    if (!queue_) return {};
+    std::deque<SentStanza> out = std::move(*queue_);
+    queue_.reset();
+    return out;
   }
 
  private:
-  std::deque<SentStanza> queue_;
+  // Allocated at the first stanza sent with stream management on: even an
+  // empty std::deque holds a 512-byte block, and most sessions never use it.
+  std::unique_ptr<std::deque<SentStanza>> queue_;
   uint32_t sent_ = 0;   // stanzas sent since <enable/>
   uint32_t acked_ = 0;  // the client's last h
 };

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "xmpp/xml/serializer.hpp"
+
 namespace parley::xml {
 
 namespace {
@@ -271,7 +273,17 @@ struct StreamParser::Impl {
   uint64_t scanner_events = 0;
   std::string deferred;
 
-  Impl(ParserLimits l, Handler h) : limits(l), handler(std::move(h)) {
+  // release(): the expat instance is freed between stanzas and re-created on
+  // the next input, primed with an equivalent stream root (its namespace
+  // declarations, in scope for every stanza). `base` maps the instance's byte
+  // offsets to absolute ones (it wraps below zero while priming).
+  std::vector<std::pair<std::string, std::string>> root_decls;  // prefix ("" default), URI
+  uint64_t base = 0;
+  bool priming = false;
+
+  Impl(ParserLimits l, Handler h) : limits(l), handler(std::move(h)) { create_engine(); }
+
+  void create_engine() {
     xp = XML_ParserCreateNS("UTF-8", kSep);
     if (!xp) throw std::bad_alloc();
     XML_SetUserData(xp, this);
@@ -297,7 +309,61 @@ struct StreamParser::Impl {
     XML_SetExternalEntityRefHandler(xp, &Impl::on_external_entity);
   }
 
-  ~Impl() { XML_ParserFree(xp); }
+  ~Impl() {
+    if (xp) XML_ParserFree(xp);
+  }
+
+  bool release() {
+    // Only at a clean boundary: inside the stream, no stanza open, every byte
+    // taken handed to expat and every byte handed reported.
+    if (!xp || in_parse || halted() || !root_started || depth != 1 || !deferred.empty() ||
+        parsed != accepted || last_event_end != parsed)
+      return false;
+    XML_ParserFree(xp);
+    xp = nullptr;
+    return true;
+  }
+
+  std::string synthesized_root() const {
+    std::string prefix;
+    for (const auto& [p, uri] : root_decls)
+      if (!p.empty() && uri == kStreamsNs) {
+        prefix = p;
+        break;
+      }
+    const bool declare = prefix.empty();
+    if (declare) {
+      // The first of "s", "ss", ... that no declaration of the root uses.
+      size_t n = 1;
+      while (std::any_of(root_decls.begin(), root_decls.end(), [n](const auto& d) {
+        return d.first.size() == n && d.first.find_first_not_of('s') == std::string::npos;
+      }))
+        ++n;
+      prefix.assign(n, 's');
+    }
+    std::string out = "<" + prefix + ":stream";
+    if (declare) out += " xmlns:" + prefix + "='" + std::string(kStreamsNs) + "'";
+    for (const auto& [p, uri] : root_decls) {
+      out += p.empty() ? " xmlns='" : " xmlns:" + p + "='";
+      escape_to(out, uri);
+      out += "'";
+    }
+    out += ">";
+    return out;
+  }
+
+  void reprime() {
+    create_engine();
+    const std::string root = synthesized_root();
+    base = parsed - root.size();
+    priming = true;
+    in_parse = true;
+    const bool ok =
+        XML_Parse(xp, root.data(), static_cast<int>(root.size()), XML_FALSE) == XML_STATUS_OK;
+    in_parse = false;
+    priming = false;
+    if (!ok && error == ParseError::None) error = ParseError::NotWellFormed;
+  }
 
   static Impl& self(void* user) { return *static_cast<Impl*>(user); }
 
@@ -305,7 +371,7 @@ struct StreamParser::Impl {
 
   // Absolute end offset of the token being reported.
   uint64_t event_end() const {
-    return static_cast<uint64_t>(XML_GetCurrentByteIndex(xp)) +
+    return base + static_cast<uint64_t>(XML_GetCurrentByteIndex(xp)) +
            static_cast<uint64_t>(XML_GetCurrentByteCount(xp));
   }
 
@@ -336,7 +402,7 @@ struct StreamParser::Impl {
 
   static void XMLCALL on_start(void* user, const XML_Char* name, const XML_Char** atts) {
     Impl& p = self(user);
-    if (p.halted()) return;
+    if (p.halted() || p.priming) return;
     try {
       p.start_element(name, atts);
     } catch (...) {
@@ -380,7 +446,7 @@ struct StreamParser::Impl {
 
     if (level > limits.max_depth) return fail(ParseError::PolicyViolation);
     if (level == 1) {
-      stanza_start = static_cast<uint64_t>(XML_GetCurrentByteIndex(xp));
+      stanza_start = base + static_cast<uint64_t>(XML_GetCurrentByteIndex(xp));
       unit_start = stanza_start;
       stanza_elements = 0;
     }
@@ -468,12 +534,13 @@ struct StreamParser::Impl {
 
   static void XMLCALL on_ns_decl(void* user, const XML_Char* prefix, const XML_Char* uri) {
     Impl& p = self(user);
-    if (p.halted()) return;
+    if (p.halted() || p.priming) return;
     if (uri && std::strchr(uri, kSep)) return p.fail(ParseError::NotWellFormed);
     ++p.pending_ns_decls;
-    if (!p.root_started && !prefix) {
+    if (!p.root_started) {
       try {
-        p.default_ns = uri ? uri : "";
+        if (!prefix) p.default_ns = uri ? uri : "";
+        p.root_decls.emplace_back(prefix ? prefix : "", uri ? uri : "");
       } catch (...) {
         p.capture_exception();
       }
@@ -558,7 +625,15 @@ struct StreamParser::Impl {
       }
     }
 
-    const uint64_t base = accepted;  // absolute offset of data[0]
+    if (!xp) {
+      reprime();  // released between stanzas
+      if (error != ParseError::None) {
+        r.error = error;
+        return r;
+      }
+    }
+
+    const uint64_t start = accepted;  // absolute offset of data[0]
     accepted += data.size();
 
     // A long unfinished token that these bytes cannot finish: keep them until
@@ -567,7 +642,7 @@ struct StreamParser::Impl {
     // reparses, so expat's rescans cost O(n) in total).
     const uint64_t pending = parsed - last_event_end;
     if (pending >= kDeferThreshold && scanner_events == events && scanner.deferrable()) {
-      scanner.scan(base, data);
+      scanner.scan(start, data);
       if (scanner.deferrable() && (deferred.size() + data.size()) * 2 < pending) {
         deferred.append(data);
         r.consumed = data.size();
@@ -603,14 +678,14 @@ struct StreamParser::Impl {
       release_deferred();
       if (stopped) {
         r.stopped = true;
-        r.consumed = clamp_offset(stop_end, base, data.size());
+        r.consumed = clamp_offset(stop_end, start, data.size());
       } else if (finished && error == ParseError::None) {
         r.consumed = data.size();  // whatever follows the stream close is ignored
       } else {
         if (error == ParseError::None) error = map_expat_error(XML_GetErrorCode(xp));
         r.error = error;
-        r.consumed =
-            clamp_offset(static_cast<uint64_t>(XML_GetCurrentByteIndex(xp)), base, data.size());
+        r.consumed = clamp_offset(base + static_cast<uint64_t>(XML_GetCurrentByteIndex(xp)), start,
+                                  data.size());
       }
       return r;
     }
@@ -660,6 +735,14 @@ StreamParser::FeedResult StreamParser::feed(std::string_view data) {
 
 void StreamParser::stop() {
   impl_->stop();
+}
+
+bool StreamParser::release() {
+  return impl_->release();
+}
+
+bool StreamParser::released() const {
+  return impl_->xp == nullptr;
 }
 
 void StreamParser::set_limits(ParserLimits limits) {

@@ -66,6 +66,14 @@ class StreamParser {
   FeedResult feed(std::string_view data);
   void stop();
 
+  // Frees the expat instance when the stream sits between stanzas with no
+  // partial input (an idle connection then keeps a few hundred bytes instead
+  // of expat's buffers, pools and tables); the next feed() re-creates it,
+  // primed with the stream root's namespace declarations. Returns whether it
+  // was freed; elsewhere it does nothing. Never from a handler.
+  bool release();
+  bool released() const;
+
   void set_limits(ParserLimits limits);  // e.g. raise the stanza size after authentication
   const ParserLimits& limits() const;
 
