@@ -249,7 +249,10 @@ int Server::run() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  pool_->stop();
+  // The I/O threads are gone, so no new job comes: let the queued ones run
+  // (their continuations land on the stopped I/O contexts and are dropped
+  // with them), then commit what still waited for the archive.
+  pool_->drain();
   archive_writer_->commit_remaining();
   storage_->flush();
   spdlog::info("parleyd stopped");

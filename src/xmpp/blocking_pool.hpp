@@ -56,6 +56,12 @@ class BlockingPool {
     pool_.join();
   }
 
+  // Runs every job already submitted, then returns (at shutdown, once no new
+  // job can come). Unlike stop(), no queued job is dropped: a dropped job's
+  // coroutine would be destroyed with the pool, posting to executors that no
+  // longer run, and its write (an acknowledged message) would be lost.
+  void drain() { pool_.join(); }
+
  private:
   using Clock = std::chrono::steady_clock;
 
