@@ -5,8 +5,11 @@
 // idle writer is committed at once, and batches grow only under load, for as
 // long as a commit takes. Batches are committed one at a time, in arrival
 // order, on the blocking pool; each writer resumes, on its own executor, once
-// its batch is durable.
+// its batch is durable. Writers never take a lock: they push onto a lock-free
+// stack that the single drain coroutine takes whole, so the archived-message
+// path has no server-wide lock (only the commit itself is serialized).
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -18,7 +21,6 @@
 #include <deque>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -78,19 +80,19 @@ class GroupCommit {
   // calling thread whatever is still waiting, so that no accepted write is
   // lost. The waiters are not resumed (their I/O threads are gone).
   void commit_remaining() {
+    take_arrivals();
     std::vector<Item> items;
-    {
-      std::lock_guard lock(mutex_);
-      if (!inflight_committed_) {
-        for (auto& item : inflight_) items.push_back(std::move(item));
-      }
-      inflight_.clear();
-      for (auto& p : pending_)
-        if (p.item) items.push_back(std::move(*p.item));
-      pending_.clear();
+    if (!inflight_committed_.load()) {
+      for (auto& item : inflight_) items.push_back(std::move(item));
     }
+    inflight_.clear();
+    for (auto& p : pending_)
+      if (p.item) items.push_back(std::move(*p.item));
+    pending_.clear();
     if (!items.empty()) commit_(items);
   }
+
+  ~GroupCommit() { delete arrivals_.exchange(nullptr); }
 
  private:
   using Handler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
@@ -102,38 +104,66 @@ class GroupCommit {
     std::optional<Item> item;  // nullopt: after_pending()
     Waiter waiter;
   };
+  // A write not yet seen by the drain coroutine, on the lock-free stack.
+  struct Arrival {
+    Pending pending;
+    Arrival* next = nullptr;
+    ~Arrival() {
+      // Iteratively, so a long list cannot overflow the stack.
+      while (Arrival* n = next) {
+        next = n->next;
+        n->next = nullptr;
+        delete n;
+      }
+    }
+  };
 
   void enqueue(std::optional<Item> item, Handler handler, boost::asio::any_io_executor resume_on) {
-    bool start = false;
-    {
-      std::lock_guard lock(mutex_);
-      pending_.push_back({std::move(item), {std::move(handler), std::move(resume_on)}});
-      start = !draining_;
-      draining_ = true;
+    auto* arrival =
+        new Arrival{{std::move(item), {std::move(handler), std::move(resume_on)}}, nullptr};
+    arrival->next = arrivals_.load(std::memory_order_relaxed);
+    while (!arrivals_.compare_exchange_weak(arrival->next, arrival, std::memory_order_seq_cst,
+                                            std::memory_order_relaxed)) {
     }
-    if (start) boost::asio::co_spawn(executor_, drain(), boost::asio::detached);
+    if (!draining_.exchange(true)) boost::asio::co_spawn(executor_, drain(), boost::asio::detached);
+  }
+
+  // Only the drain coroutine (or commit_remaining, once it cannot run) calls
+  // this: moves every arrival, oldest first, to the end of pending_.
+  void take_arrivals() {
+    Arrival* list = arrivals_.exchange(nullptr, std::memory_order_acquire);
+    Arrival* oldest_first = nullptr;
+    while (list) {  // the stack is newest first
+      Arrival* next = list->next;
+      list->next = oldest_first;
+      oldest_first = list;
+      list = next;
+    }
+    for (Arrival* a = oldest_first; a; a = a->next) pending_.push_back(std::move(a->pending));
+    delete oldest_first;
   }
 
   boost::asio::awaitable<void> drain() {
     for (;;) {
+      take_arrivals();
+      if (pending_.empty()) {
+        draining_.store(false);
+        // A writer that pushed after take_arrivals() but saw draining_ still
+        // set has not started a drain: go on for it, unless another did.
+        if (arrivals_.load() == nullptr || draining_.exchange(true)) co_return;
+        continue;
+      }
       std::vector<Waiter> waiters;
       std::vector<size_t> slots;  // each waiter's item in inflight_, or npos
-      {
-        std::lock_guard lock(mutex_);
-        if (pending_.empty()) {
-          draining_ = false;
-          co_return;
-        }
-        const size_t n = std::min(max_batch_, pending_.size());
-        inflight_.clear();
-        inflight_committed_ = false;
-        for (size_t i = 0; i < n; ++i) {
-          Pending& p = pending_.front();
-          slots.push_back(p.item ? inflight_.size() : std::string::npos);
-          if (p.item) inflight_.push_back(std::move(*p.item));
-          waiters.push_back(std::move(p.waiter));
-          pending_.pop_front();
-        }
+      const size_t n = std::min(max_batch_, pending_.size());
+      inflight_.clear();
+      inflight_committed_.store(false);
+      for (size_t i = 0; i < n; ++i) {
+        Pending& p = pending_.front();
+        slots.push_back(p.item ? inflight_.size() : std::string::npos);
+        if (p.item) inflight_.push_back(std::move(*p.item));
+        waiters.push_back(std::move(p.waiter));
+        pending_.pop_front();
       }
       std::vector<std::exception_ptr> errors(inflight_.size());
       if (!inflight_.empty()) {
@@ -164,8 +194,7 @@ class GroupCommit {
         }
       }
     }
-    std::lock_guard lock(mutex_);
-    inflight_committed_ = true;
+    inflight_committed_.store(true);
     return errors;
   }
 
@@ -179,11 +208,12 @@ class GroupCommit {
   boost::asio::any_io_executor executor_;
   Commit commit_;
   const size_t max_batch_;
-  std::mutex mutex_;  // guards the members below; held only to move items
+  std::atomic<Arrival*> arrivals_{nullptr};  // newest first
+  std::atomic<bool> draining_{false};        // a drain coroutine runs or is spawned
+  // Owned by the drain coroutine:
   std::deque<Pending> pending_;
   std::vector<Item> inflight_;  // the batch being committed
-  bool inflight_committed_ = true;
-  bool draining_ = false;
+  std::atomic<bool> inflight_committed_{true};
 };
 
 }  // namespace parley

@@ -271,13 +271,7 @@ void Router::fan_out(const std::shared_ptr<const SharedStanza>& message,
       target->send_shared(message, hold);
       continue;
     }
-    // Not there: what route_message() does after its hooks.
-    if (type == "error") continue;
-    if (type == "groupchat") {
-      bounce(tree, StanzaError::service_unavailable());
-      continue;
-    }
-    deliver_message_to_bare(*host, to.bare(), std::move(tree), nullptr);
+    message_to_absent_resource(*host, to, std::move(tree), nullptr);
   }
 }
 
@@ -294,14 +288,21 @@ void Router::route_message(Host& host, const Jid& to, xml::Element stanza, Sessi
       target->send(std::move(stanza), hold_for(origin.get()));
       return;
     }
-    const std::string type = stanza.attr_or("type", "normal");
-    if (type == "error") return;
-    if (type == "groupchat") {
-      bounce(stanza, StanzaError::service_unavailable());
-      return;
-    }
-    // chat, normal, headline: treat as addressed to the bare JID (§8.5.3.2.1).
+    message_to_absent_resource(host, to, std::move(stanza), std::move(origin));
+    return;
   }
+  deliver_message_to_bare(host, to.bare(), std::move(stanza), std::move(origin));
+}
+
+void Router::message_to_absent_resource(Host& host, const Jid& to, xml::Element stanza,
+                                        SessionPtr origin) {
+  const std::string type = stanza.attr_or("type", "normal");
+  if (type == "error") return;
+  if (type == "groupchat") {
+    bounce(stanza, StanzaError::service_unavailable());
+    return;
+  }
+  // chat, normal, headline: treat as addressed to the bare JID (RFC 6121 §8.5.3.2.1).
   deliver_message_to_bare(host, to.bare(), std::move(stanza), std::move(origin));
 }
 

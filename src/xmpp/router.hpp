@@ -110,6 +110,9 @@ class Router {
   void route_presence(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
   void route_iq(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
   void deliver_message_to_bare(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);
+  // A message to a full JID no session takes: bounced, dropped or sent on to the bare JID.
+  void message_to_absent_resource(Host& host, const Jid& to, xml::Element stanza,
+                                  SessionPtr origin);
   void deliver_to_available(Host& host, const Jid& bare, xml::Element stanza, SessionPtr origin);
   SessionPtr find_awake(const Jid& full) const;
   void undeliverable(Host& host, const Jid& to, xml::Element stanza, SessionPtr origin);

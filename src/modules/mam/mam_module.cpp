@@ -328,11 +328,12 @@ class MamModule final : public Module {
     auto& q = std::get<mam::ParsedQuery>(parsed);
     const Jid owner = r.from.bare();
     const storage::AccountKey account = key_of(owner);
-    auto page = co_await ctx_->pool().run_ordered(owner.bare_str(), [this, &account, &q] {
+    // A named key: GCC 12 destroys temporaries in a co_await expression twice.
+    const std::string owner_str = owner.bare_str();
+    auto page = co_await ctx_->pool().run_ordered(owner_str, [this, &account, &q] {
       return ctx_->storage().archive().query(account, q.query);
     });
     if (!page.ids_found) co_return IqResult::fail(StanzaError::item_not_found());
-    const std::string owner_str = owner.bare_str();
     const std::string requester = r.from.str();
     auto send = [&](const storage::ArchivedMessage& m) {
       auto message = mam::result_message(m, q.queryid, owner_str, requester);

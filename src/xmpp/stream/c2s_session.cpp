@@ -685,27 +685,26 @@ void C2SSession::handle_stanza(xml::Element stanza) {
   core_.router().route(std::move(stanza), shared_from_this());
 }
 
-void C2SSession::send(xml::Element stanza, DeliveryHold hold) {
-  if (executor_.target<asio::io_context::executor_type>() &&
-      executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
-    enqueue(std::move(stanza), std::move(hold));
+template <typename Work>
+void C2SSession::on_own_thread(Work work) {
+  const auto* io = executor_.target<asio::io_context::executor_type>();
+  if (io && io->running_in_this_thread()) {
+    work(*this);
     return;
   }
   asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()),
-                         s = std::move(stanza), h = std::move(hold)]() mutable {
-    self->enqueue(std::move(s), std::move(h));
+                         w = std::move(work)]() mutable { w(*self); });
+}
+
+void C2SSession::send(xml::Element stanza, DeliveryHold hold) {
+  on_own_thread([s = std::move(stanza), h = std::move(hold)](C2SSession& self) mutable {
+    self.enqueue(std::move(s), std::move(h));
   });
 }
 
 void C2SSession::send_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold) {
-  if (executor_.target<asio::io_context::executor_type>() &&
-      executor_.target<asio::io_context::executor_type>()->running_in_this_thread()) {
-    enqueue_shared(std::move(stanza), std::move(hold));
-    return;
-  }
-  asio::post(executor_, [self = std::static_pointer_cast<C2SSession>(shared_from_this()),
-                         s = std::move(stanza), h = std::move(hold)]() mutable {
-    self->enqueue_shared(std::move(s), std::move(h));
+  on_own_thread([s = std::move(stanza), h = std::move(hold)](C2SSession& self) mutable {
+    self.enqueue_shared(std::move(s), std::move(h));
   });
 }
 

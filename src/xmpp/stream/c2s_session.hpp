@@ -89,6 +89,10 @@ class C2SSession final : public Session {
   size_t listener_index() const { return options_.direct_tls ? 1 : 0; }
   void enqueue(xml::Element stanza, DeliveryHold hold = {});
   void enqueue_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold);
+  // Runs `work(self)` now when called on this session's thread, else posts it
+  // there: send() may be called from any thread, enqueue() may not.
+  template <typename Work>
+  void on_own_thread(Work work);
   void finish_close();
   void cleanup();
   xml::ParserLimits current_limits() const;

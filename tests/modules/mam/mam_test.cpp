@@ -461,6 +461,71 @@ TEST_F(Mam, ArchiveSurvivesRestartAndAccountDeletionDeletesIt) {
   EXPECT_EQ(store->archive().count({"localhost", "alice"}), 1u);
 }
 
+TEST_F(Mam, ShutdownDuringABurstLeavesEveryDeliveredMessageInBothArchives) {
+  // SIGTERM while a burst is being archived and routed: the server exits
+  // cleanly, and each message Bob got before it stopped is in his archive
+  // (under the stanza-id he saw) and in Alice's, whose append was still
+  // waiting for the group commit when the stop came.
+  auto alice = login("alice");
+  auto bob = login("bob");
+  constexpr int kBurst = 300;
+  for (int i = 0; i < kBurst; ++i) alice->send(chat("bob@localhost", "burst " + std::to_string(i)));
+  std::optional<xml::Element> got =
+      bob->expect(is_chat_with_body("burst 0"), std::chrono::seconds(10));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(server_.stop(), 0) << "a clean exit, neither a hang nor a crash";
+
+  std::vector<std::string> delivered_ids;  // the stanza-ids Bob saw
+  for (int i = 1; got; ++i) {
+    const xml::Element* sid = got->child("stanza-id", kSid);
+    ASSERT_NE(sid, nullptr) << to_xml(*got);
+    delivered_ids.push_back(sid->attr_or("id"));
+    // What was written to Bob's socket before the stop is still readable.
+    got = i < kBurst ? bob->expect(is_chat_with_body("burst " + std::to_string(i)),
+                                   std::chrono::milliseconds(200))
+                     : std::nullopt;
+  }
+  auto store = server_.open_storage();
+  storage::ArchiveQuery q;
+  q.ids = delivered_ids;
+  q.max = kBurst;
+  const storage::ArchivePage bobs = store->archive().query({"localhost", "bob"}, q);
+  EXPECT_TRUE(bobs.ids_found) << "a message was delivered with a stanza-id that was not durable";
+  EXPECT_GE(store->archive().count({"localhost", "alice"}), delivered_ids.size())
+      << "Alice's copies of delivered messages were lost at shutdown (" << delivered_ids.size()
+      << " delivered)";
+}
+
+TEST_F(Mam, PreferencesOfADeletedAccountDoNotOutliveIt) {
+  // The server caches preferences: an account deleted and created again
+  // under the same name starts from the default, not from the old "never".
+  auto alice = login("alice");
+  {
+    auto bob = login("bob");
+    ASSERT_EQ(
+        bob->iq("<iq type='set' id='p1'><prefs xmlns='urn:xmpp:mam:2' default='never'/></iq>")
+            ->attr_or("type"),
+        "result");
+    alice->send(chat("bob@localhost", "to the old bob"));
+    auto got = bob->expect(is_chat_with_body("to the old bob"));
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->child("stanza-id", kSid), nullptr) << "the old bob archived nothing";
+    bob->disconnect();
+  }
+  std::string out;
+  ASSERT_EQ(server_.ctl({"user", "del", "bob@localhost"}, &out), 0) << out;
+  server_.create_user("bob", "pw2");
+  auto bob = std::make_unique<XmppClient>(server_, "bob@localhost", "pw2",
+                                          XmppClient::Options{.resource = "new"});
+  ASSERT_TRUE(bob->connect()) << bob->error();
+  bob->available();
+  alice->send(chat("bob@localhost", "to the new bob"));
+  auto got = bob->expect(is_chat_with_body("to the new bob"));
+  ASSERT_TRUE(got);
+  EXPECT_NE(got->child("stanza-id", kSid), nullptr) << to_xml(*got);
+  EXPECT_EQ(mam_query(*bob).bodies, Bodies{"to the new bob"});
+}
+
 TEST_F(Mam, OfflineMessageIsArchivedExactlyOnce) {
   {
     auto alice = login("alice");

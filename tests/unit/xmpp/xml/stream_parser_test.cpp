@@ -1348,7 +1348,9 @@ TEST(XmlStreamParser, LimitsHoldAcrossARelease) {
   for (bool release : {false, true}) {
     Recorder rec;
     ASSERT_EQ(rec.feed(kHeader + "<a/>").error, ParseError::None);
-    if (release) ASSERT_TRUE(rec.parser->release());
+    if (release) {
+      ASSERT_TRUE(rec.parser->release());
+    }
     auto r = rec.feed("<b/><c></d>");
     EXPECT_EQ(r.error, ParseError::NotWellFormed);
     EXPECT_EQ(r.consumed, 9u) << "release " << release;  // expat points at the name in </d>
