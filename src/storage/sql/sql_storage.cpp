@@ -1,12 +1,17 @@
 // The account, roster, offline and key/value stores, written once against
 // sql::Database (see database.hpp) and shared by both backends.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
+#include <iterator>
 #include <map>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "storage/sql/database.hpp"
 
@@ -524,6 +529,33 @@ bool blank(std::string_view text) {
                      [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
+// Row counts of one archive INSERT, largest first; the last must be 1.
+constexpr size_t kRowsPerInsert[] = {64, 16, 4, 1};
+
+// "INSERT INTO archive (...) VALUES ($1, ..., $9), ($10, ...)" for `rows` rows.
+const std::string& insert_rows_sql(size_t rows) {
+  static const std::array<std::string, std::size(kRowsPerInsert)> statements = [] {
+    std::array<std::string, std::size(kRowsPerInsert)> out;
+    for (size_t k = 0; k < out.size(); ++k) {
+      std::string sql =
+          "INSERT INTO archive (domain, username, id, stamp, with_bare, with_resource, outgoing, "
+          "stanza, body) VALUES ";
+      int param = 0;
+      for (size_t row = 0; row < kRowsPerInsert[k]; ++row) {
+        sql += row ? ", (" : "(";
+        for (int column = 0; column < 9; ++column)
+          sql += (column ? ", $" : "$") + std::to_string(++param);
+        sql += ")";
+      }
+      out[k] = std::move(sql);
+    }
+    return out;
+  }();
+  for (size_t k = 0; k < statements.size(); ++k)
+    if (kRowsPerInsert[k] == rows) return statements[k];
+  throw std::logic_error("no archive insert for that many rows");
+}
+
 class SqlArchiveStore final : public ArchiveStore {
  public:
   explicit SqlArchiveStore(Database& db) : db_(db) {}
@@ -540,12 +572,27 @@ class SqlArchiveStore final : public ArchiveStore {
       // Serialises appends per owner so that seq order is commit order: a
       // reader paging "after" the newest seq can never miss one committed later.
       for (const auto& name : locks) t.lock(name);
-      for (const auto& [owner, e] : entries) {
-        t.exec(
-            "INSERT INTO archive (domain, username, id, stamp, with_bare, with_resource, "
-            "outgoing, stanza, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            {owner.domain, owner.user, e.id, to_micros(e.stamp), e.with_bare, e.with_resource,
-             e.outgoing, e.stanza_xml, e.body});
+      // Several rows per statement: SQLite's FTS5 flushes its pending index
+      // data at each statement, so a statement per row wrote an index segment
+      // per message (and merged them later); PostgreSQL saves round trips.
+      // A few fixed sizes keep the prepared-statement cache small. Rows of
+      // one VALUES list are inserted, and numbered, in their order.
+      std::vector<Param> params;
+      size_t done = 0;
+      while (done < entries.size()) {
+        const size_t left = entries.size() - done;
+        const size_t rows = *std::find_if(std::begin(kRowsPerInsert), std::end(kRowsPerInsert),
+                                          [left](size_t n) { return n <= left; });
+        params.clear();
+        for (const auto& [owner, e] : entries.subspan(done, rows)) {
+          params.insert(
+              params.end(),
+              {std::string_view(owner.domain), std::string_view(owner.user), std::string_view(e.id),
+               to_micros(e.stamp), std::string_view(e.with_bare), std::string_view(e.with_resource),
+               e.outgoing, std::string_view(e.stanza_xml), std::string_view(e.body)});
+        }
+        t.exec_params(insert_rows_sql(rows), params);
+        done += rows;
       }
     });
   }

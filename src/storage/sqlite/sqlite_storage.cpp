@@ -243,6 +243,14 @@ class SqliteDatabase final : public sql::Database {
                            "')");
       }
       pragma("PRAGMA synchronous=FULL");
+      // The default 2 MiB page cache is smaller than the pages a busy archive
+      // touches (the leaves of its indexes for every active owner): inserts
+      // then spilled dirty pages to the WAL mid-transaction and read them
+      // back. The cache only grows as far as it is used.
+      pragma("PRAGMA cache_size=-32768");
+      // Statement journals (the undo of one statement inside a transaction,
+      // such as a multi-row archive insert) in memory, not in temporary files.
+      pragma("PRAGMA temp_store=MEMORY");
       pragma("PRAGMA foreign_keys=ON");
     } catch (...) {
       sqlite3_close_v2(db_);

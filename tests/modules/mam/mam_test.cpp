@@ -502,10 +502,9 @@ TEST_F(Mam, PreferencesOfADeletedAccountDoNotOutliveIt) {
   auto alice = login("alice");
   {
     auto bob = login("bob");
-    ASSERT_EQ(
-        bob->iq("<iq type='set' id='p1'><prefs xmlns='urn:xmpp:mam:2' default='never'/></iq>")
-            ->attr_or("type"),
-        "result");
+    ASSERT_EQ(bob->iq("<iq type='set' id='p1'><prefs xmlns='urn:xmpp:mam:2' default='never'/></iq>")
+                  ->attr_or("type"),
+              "result");
     alice->send(chat("bob@localhost", "to the old bob"));
     auto got = bob->expect(is_chat_with_body("to the old bob"));
     ASSERT_TRUE(got);

@@ -171,6 +171,68 @@ TEST_P(ArchiveStoreTest, ABatchIsAllOrNothing) {
   EXPECT_EQ(archive().count(alice_), 1u);
 }
 
+TEST_P(ArchiveStoreTest, ALargeBatchKeepsOrderFieldsAndSearchAcrossItsStatements) {
+  // 87 rows: more than one multi-row INSERT of each size (64 + 16 + 4 + 1 + 1 + 1).
+  constexpr int kRows = 87;
+  std::vector<ArchiveAppend> batch;
+  const Timestamp t0 = now_us();
+  for (int i = 0; i < kRows; ++i) {
+    ArchiveEntry e;
+    e.id = "x" + std::to_string(i);
+    e.stamp = t0 + std::chrono::microseconds(i);
+    e.with_bare = i % 2 ? "bob@example.org" : "carol@example.org";
+    e.with_resource = i % 3 ? "" : "phone";
+    e.outgoing = i % 5 == 0;
+    e.body = "word" + std::to_string(i) + " common";
+    e.stanza_xml = "<message><body>" + e.body + "</body></message>";
+    batch.push_back({i % 4 ? alice_ : bob_, std::move(e)});
+  }
+  archive().append_batch(batch);
+  std::vector<std::string> alice_ids, bob_ids;
+  for (const auto& [owner, e] : batch) (owner == alice_ ? alice_ids : bob_ids).push_back(e.id);
+  ArchiveQuery all;
+  all.max = 1000;
+  const ArchivePage alice_page = archive().query(alice_, all);
+  EXPECT_EQ(ids(alice_page), alice_ids) << "rows keep batch order across statements";
+  EXPECT_EQ(ids(archive().query(bob_, all)), bob_ids);
+  // Every column of a row from the last, one-row statement and of one from the first.
+  for (int i : {1, 86}) {
+    ArchiveQuery one;
+    one.ids = {batch[i].entry.id};
+    one.with_bare = batch[i].entry.with_bare;
+    one.with_resource = batch[i].entry.with_resource;
+    one.start = one.end = batch[i].entry.stamp;
+    const ArchivePage page = archive().query(batch[i].owner, one);
+    ASSERT_EQ(page.messages.size(), 1u) << i;
+    EXPECT_EQ(page.messages[0].stanza_xml, batch[i].entry.stanza_xml);
+  }
+  ArchiveQuery search;
+  search.fulltext = "word86";
+  EXPECT_EQ(ids(archive().query(batch[86].owner, search)), std::vector<std::string>{"x86"});
+  search.fulltext = "common";
+  search.max = 1000;
+  EXPECT_EQ(archive().query(alice_, search).messages.size(), alice_ids.size())
+      << "every row of every statement is indexed for search";
+}
+
+TEST_P(ArchiveStoreTest, AFailureInALaterStatementUndoesTheEarlierOnes) {
+  put(alice_, 1);
+  std::vector<ArchiveAppend> batch;
+  for (int i = 0; i < 70; ++i) {
+    ArchiveEntry e;
+    e.id = "y" + std::to_string(i);
+    e.stamp = now_us();
+    e.with_bare = "bob@example.org";
+    e.stanza_xml = "<message/>";
+    batch.push_back({bob_, std::move(e)});
+  }
+  batch[68].owner = alice_;
+  batch[68].entry.id = "m1";  // already in alice's archive, in the second statement
+  EXPECT_THROW(archive().append_batch(batch), StorageError);
+  EXPECT_EQ(archive().count(bob_), 0u) << "the first 64-row statement was rolled back";
+  EXPECT_EQ(archive().count(alice_), 1u);
+}
+
 TEST_P(ArchiveStoreTest, FiltersCombine) {
   const Timestamp t0 = now_us() - 10h;
   put(alice_, 1, "bob@example.org", t0);
