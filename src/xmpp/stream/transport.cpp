@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <new>
+#include <optional>
 #include <stdexcept>
 
 namespace parley {
@@ -97,15 +98,15 @@ BIO_METHOD* socket_method() {
   return method;
 }
 
-// What a failed SSL call asks for next.
-enum class Next { Read, Write, Fail };
-
-Next after_failure(SSL* ssl, int ret, int saved_errno, error_code& ec) {
+// What a failed SSL call waits for before it is tried again: readable or
+// writable, or nothing (nullopt) when it failed for good, with `ec` set.
+std::optional<asio::socket_base::wait_type> after_failure(SSL* ssl, int ret, int saved_errno,
+                                                          error_code& ec) {
   switch (SSL_get_error(ssl, ret)) {
     case SSL_ERROR_WANT_READ:
-      return Next::Read;
+      return asio::socket_base::wait_read;
     case SSL_ERROR_WANT_WRITE:
-      return Next::Write;
+      return asio::socket_base::wait_write;
     case SSL_ERROR_ZERO_RETURN:  // close_notify
       ec = asio::error::eof;
       break;
@@ -123,7 +124,7 @@ Next after_failure(SSL* ssl, int ret, int saved_errno, error_code& ec) {
     }
   }
   ERR_clear_error();
-  return Next::Fail;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -193,10 +194,9 @@ asio::awaitable<void> Transport::handshake(asio::ssl::context& context, error_co
       handshake_done_ = true;
       co_return;
     }
-    const Next next = after_failure(ssl_.get(), ret, errno, ec);
-    if (next == Next::Fail) co_return;
-    co_await wait(next == Next::Read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
-                  ec);
+    const auto wanted = after_failure(ssl_.get(), ret, errno, ec);
+    if (!wanted) co_return;
+    co_await wait(*wanted, ec);
     if (ec) co_return;
   }
 }
@@ -210,7 +210,7 @@ asio::awaitable<Transport::Chunk> Transport::read(error_code& ec) {
     }
     Chunk chunk;
     chunk.buffer_ = take_buffer();
-    Next next = Next::Read;
+    asio::socket_base::wait_type wanted = asio::socket_base::wait_read;
     if (ssl_) {
       ERR_clear_error();
       errno = 0;
@@ -220,8 +220,9 @@ asio::awaitable<Transport::Chunk> Transport::read(error_code& ec) {
         chunk.size_ = n;
         co_return std::move(chunk);
       }
-      next = after_failure(ssl_.get(), ret, errno, ec);
-      if (next == Next::Fail) co_return Chunk{};
+      const auto failure_wants = after_failure(ssl_.get(), ret, errno, ec);
+      if (!failure_wants) co_return Chunk{};
+      wanted = *failure_wants;
     } else {
       const size_t n = socket_.read_some(asio::buffer(chunk.buffer_, kReadSize), ec);
       if (!ec) {
@@ -232,8 +233,7 @@ asio::awaitable<Transport::Chunk> Transport::read(error_code& ec) {
       ec = {};
     }
     chunk = Chunk{};  // an idle connection waits without a buffer
-    co_await wait(next == Next::Read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
-                  ec);
+    co_await wait(wanted, ec);
     if (ec) co_return Chunk{};
   }
 }
@@ -268,10 +268,9 @@ asio::awaitable<void> Transport::write(std::string_view data, error_code& ec) {
       data.remove_prefix(n);
       continue;
     }
-    const Next next = after_failure(ssl_.get(), ret, errno, ec);
-    if (next == Next::Fail) co_return;
-    co_await wait(next == Next::Read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
-                  ec);
+    const auto wanted = after_failure(ssl_.get(), ret, errno, ec);
+    if (!wanted) co_return;
+    co_await wait(*wanted, ec);
     if (ec) co_return;
   }
 }
