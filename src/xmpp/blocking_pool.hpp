@@ -4,7 +4,10 @@
 // one key (e.g. one recipient) so that their effects keep arrival order.
 // run() and run_ordered() are storage calls: with observe() set, the time from
 // submission to result goes into that histogram. compute() is for CPU work
-// that is not storage (PBKDF2) and is not observed.
+// that is not storage (PBKDF2) and is not observed. in_flight() counts the
+// jobs whose awaiting coroutine has not resumed yet (graceful shutdown waits
+// for none).
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
@@ -37,19 +40,23 @@ class BlockingPool {
 
   template <class F>
   auto run(F f) -> boost::asio::awaitable<std::invoke_result_t<F>> {
-    return run_on(pool_.get_executor(), std::move(f), latency_);
+    return run_on(pool_.get_executor(), std::move(f), latency_, in_flight_);
   }
 
   template <class F>
   auto run_ordered(std::string_view key, F f) -> boost::asio::awaitable<std::invoke_result_t<F>> {
     return run_on(lanes_[std::hash<std::string_view>{}(key) % lanes_.size()], std::move(f),
-                  latency_);
+                  latency_, in_flight_);
   }
 
   template <class F>
   auto compute(F f) -> boost::asio::awaitable<std::invoke_result_t<F>> {
-    return run_on(pool_.get_executor(), std::move(f), nullptr);
+    return run_on(pool_.get_executor(), std::move(f), nullptr, in_flight_);
   }
+
+  // Jobs submitted whose awaiting coroutine has not resumed yet, on its own
+  // executor, with the result. What that coroutine does next is not counted.
+  size_t in_flight() const { return in_flight_.load(); }
 
   void stop() {
     pool_.stop();
@@ -81,18 +88,32 @@ class BlockingPool {
     co_return f();
   }
 
+  // Counts a job from submission until its awaiting coroutine has resumed.
+  class Counted {
+   public:
+    explicit Counted(std::atomic<size_t>& n) : n_(n) { n_.fetch_add(1); }
+    ~Counted() { n_.fetch_sub(1); }
+    Counted(const Counted&) = delete;
+    Counted& operator=(const Counted&) = delete;
+
+   private:
+    std::atomic<size_t>& n_;
+  };
+
   // A named coroutine function, not a lambda: GCC 12 mis-copies lambda
   // coroutines that own their callable.
   template <class Executor, class F>
-  static auto run_on(Executor ex, F f, metrics::Histogram* latency)
+  static auto run_on(Executor ex, F f, metrics::Histogram* latency, std::atomic<size_t>& in_flight)
       -> boost::asio::awaitable<std::invoke_result_t<F>> {
     using R = std::invoke_result_t<F>;
+    Counted counted(in_flight);
     co_return co_await boost::asio::co_spawn(ex, invoke<R>(std::move(f), latency, Clock::now()),
                                              boost::asio::use_awaitable);
   }
 
   boost::asio::thread_pool pool_;
   metrics::Histogram* latency_ = nullptr;
+  std::atomic<size_t> in_flight_{0};
   std::vector<boost::asio::strand<boost::asio::thread_pool::executor_type>> lanes_;
 };
 

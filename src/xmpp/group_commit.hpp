@@ -92,6 +92,10 @@ class GroupCommit {
     if (!items.empty()) commit_(items);
   }
 
+  // Nothing waits: every write (and after_pending) accepted so far is
+  // committed or failed, and its writer has resumed on its executor.
+  bool idle() const { return unresumed_.load() == 0; }
+
   ~GroupCommit() { delete arrivals_.exchange(nullptr); }
 
  private:
@@ -119,6 +123,7 @@ class GroupCommit {
   };
 
   void enqueue(std::optional<Item> item, Handler handler, boost::asio::any_io_executor resume_on) {
+    unresumed_.fetch_add(1);
     auto* arrival =
         new Arrival{{std::move(item), {std::move(handler), std::move(resume_on)}}, nullptr};
     arrival->next = arrivals_.load(std::memory_order_relaxed);
@@ -198,10 +203,12 @@ class GroupCommit {
     return errors;
   }
 
-  static void complete(Waiter waiter, std::exception_ptr error) {
-    boost::asio::post(waiter.resume_on, [handler = std::move(waiter.handler), error]() mutable {
-      std::move(handler)(error);
-    });
+  void complete(Waiter waiter, std::exception_ptr error) {
+    boost::asio::post(waiter.resume_on,
+                      [this, handler = std::move(waiter.handler), error]() mutable {
+                        std::move(handler)(error);
+                        unresumed_.fetch_sub(1);
+                      });
   }
 
   BlockingPool& pool_;
@@ -210,6 +217,7 @@ class GroupCommit {
   const size_t max_batch_;
   std::atomic<Arrival*> arrivals_{nullptr};  // newest first
   std::atomic<bool> draining_{false};        // a drain coroutine runs or is spawned
+  std::atomic<size_t> unresumed_{0};         // writers not resumed yet (idle())
   // Owned by the drain coroutine:
   std::deque<Pending> pending_;
   std::vector<Item> inflight_;  // the batch being committed

@@ -83,6 +83,30 @@ TEST_F(GroupCommitTest, WritesArrivingDuringACommitShareTheNextOne) {
   }
 }
 
+TEST_F(GroupCommitTest, IdleOnlyOnceEveryWriterHasResumed) {
+  // Graceful shutdown waits for idle() and pool.in_flight(): neither may say
+  // "done" while a commit runs or before its writer has resumed.
+  GroupCommit<int> commit(pool_, io_.get_executor(), recorder());
+  EXPECT_TRUE(commit.idle());
+  std::promise<std::pair<bool, size_t>> seen_by_writer;
+  commit.write(int{0}, [&](std::exception_ptr) {
+    seen_by_writer.set_value({commit.idle(), pool_.in_flight()});
+  });
+  started_.get_future().wait();
+  EXPECT_FALSE(commit.idle());
+  EXPECT_EQ(pool_.in_flight(), 1u) << "the commit runs on the pool";
+  release_.set_value();
+  const auto [idle, jobs] = seen_by_writer.get_future().get();
+  EXPECT_FALSE(idle) << "idle before the writer's continuation had run";
+  EXPECT_EQ(jobs, 0u) << "the drain resumed before it completed the writer";
+  // Once the I/O thread has run everything queued before this, it is idle.
+  std::promise<void> barrier;
+  asio::post(io_, [&] { barrier.set_value(); });
+  barrier.get_future().wait();
+  EXPECT_TRUE(commit.idle());
+  EXPECT_EQ(pool_.in_flight(), 0u);
+}
+
 TEST_F(GroupCommitTest, BatchesNeverExceedTheirMaximum) {
   GroupCommit<int> commit(pool_, io_.get_executor(), recorder(), /*max_batch=*/4);
   expected_ = 11;
