@@ -52,6 +52,7 @@ class Server final : public ServerCore {
 
   // ServerCore
   Router& router() override { return router_; }
+  DeliveryTracker& deliveries() override { return deliveries_; }
   Host* host(std::string_view domain) override;
   std::vector<Host*> hosts() override;
   BlockingPool& pool() override { return *pool_; }
@@ -84,6 +85,7 @@ class Server final : public ServerCore {
   // wind down outlives them.
   metrics::Metrics metrics_;
   HttpRoutes http_routes_;
+  DeliveryTracker deliveries_;  // its tickets die with the handlers of the I/O contexts
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<AccountDirectory> accounts_;
   std::unique_ptr<BlockingPool> pool_;

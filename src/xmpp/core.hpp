@@ -21,6 +21,7 @@
 namespace parley {
 
 class Router;
+class DeliveryTracker;
 
 class AccountDirectory {
  public:
@@ -35,6 +36,8 @@ class ServerCore {
  public:
   virtual ~ServerCore() = default;
   virtual Router& router() = 0;
+  // The messages on their way (graceful shutdown waits for them).
+  virtual DeliveryTracker& deliveries() = 0;
   virtual Host* host(std::string_view domain) = 0;
   virtual std::vector<Host*> hosts() = 0;
   virtual BlockingPool& pool() = 0;

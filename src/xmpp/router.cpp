@@ -186,8 +186,10 @@ class CarryHold {
 }  // namespace
 
 DeliveryHold Router::hold_for(Session* origin) {
-  if (origin) return origin->hold_delivery();
-  return carried_hold ? *carried_hold : DeliveryHold{};
+  if (origin)
+    if (DeliveryHold hold = origin->hold_delivery()) return hold;
+  if (carried_hold && *carried_hold) return *carried_hold;
+  return core_.deliveries().track();
 }
 
 void Router::route(xml::Element stanza, DeliveryHold hold) {

@@ -71,8 +71,9 @@ class Router {
   void fan_out(const std::shared_ptr<const SharedStanza>& message, std::span<const Jid> recipients,
                DeliveryHold hold);
   // The hold for a delivery: the sending session's, else the one carried by
-  // route(stanza, hold) or redeliver() on this thread, else none.
-  static DeliveryHold hold_for(Session* origin);
+  // route(stanza, hold) or redeliver() on this thread, else a new one; each
+  // counts in core.deliveries() (see DeliveryTracker).
+  DeliveryHold hold_for(Session* origin);
   // A message a session took but its client never received (unacknowledged
   // under XEP-0198, or arriving as the session closed), after that session
   // left the table: to the account's other available resources, else to

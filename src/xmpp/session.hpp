@@ -47,15 +47,58 @@ std::string_view to_string(StreamErrorCondition c);
 // socket or the store keeps the hold until it is written or committed, then
 // drops it. Copies share one hold (a message to three resources is acked once
 // all three have it). An empty hold costs nothing.
+// A hold may also carry a DeliveryTracker ticket, which counts the message as
+// on its way until routed() (it reached a recipient's stream) or until the
+// hold is gone (stored, bounced, dropped).
 class DeliveryHold {
  public:
   DeliveryHold() = default;
-  explicit DeliveryHold(std::shared_ptr<void> token) : token_(std::move(token)) {}
-  void release() { token_.reset(); }
-  explicit operator bool() const { return token_ != nullptr; }
+  explicit DeliveryHold(std::shared_ptr<void> token, std::shared_ptr<void> ticket = nullptr)
+      : token_(std::move(token)), ticket_(std::move(ticket)) {}
+  void release() {
+    token_.reset();
+    ticket_.reset();
+  }
+  // The stanza is in a recipient's stream: it keeps the ack back until it is
+  // written, but no longer counts as on its way.
+  void routed() { ticket_.reset(); }
+  explicit operator bool() const { return token_ != nullptr || ticket_ != nullptr; }
 
  private:
-  std::shared_ptr<void> token_;
+  std::shared_ptr<void> token_;   // the sender's ack
+  std::shared_ptr<void> ticket_;  // DeliveryTracker
+};
+
+// Counts the messages on their way: a hold made by track() counts from the
+// moment a session (or the router) takes the message until every copy has
+// reached a recipient's stream or offline storage, or was bounced or
+// dropped. A graceful shutdown waits for none before it stops the I/O
+// threads, so that no message the server read is dropped with a continuation
+// still queued for them. One atomic counter, no lock.
+class DeliveryTracker {
+ public:
+  DeliveryTracker() = default;
+  DeliveryTracker(const DeliveryTracker&) = delete;
+  DeliveryTracker& operator=(const DeliveryTracker&) = delete;
+
+  // A ticket for DeliveryHold: counts until its last copy is gone.
+  std::shared_ptr<void> ticket() { return std::make_shared<Ticket>(count_); }
+  // A hold with a ticket and no ack.
+  DeliveryHold track() { return DeliveryHold(nullptr, ticket()); }
+  size_t in_flight() const { return count_.load(); }
+
+ private:
+  class Ticket {
+   public:
+    explicit Ticket(std::atomic<size_t>& count) : count_(count) { count_.fetch_add(1); }
+    ~Ticket() { count_.fetch_sub(1); }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+
+   private:
+    std::atomic<size_t>& count_;
+  };
+  std::atomic<size_t> count_{0};
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -79,8 +122,10 @@ class Session : public std::enable_shared_from_this<Session> {
   virtual void send_shared(std::shared_ptr<const SharedStanza> stanza, DeliveryHold hold) {
     send(stanza->addressed_to(jid()), std::move(hold));
   }
-  // A hold on the stanza this session is processing right now (empty when it
-  // is not processing one, or on another thread). See DeliveryHold.
+  // A hold for a message this session routes: it counts in the server's
+  // DeliveryTracker, and while the session processes a stanza of a client
+  // with stream management (on its own thread) it keeps that stanza's ack
+  // back. See DeliveryHold.
   virtual DeliveryHold hold_delivery() { return {}; }
   // Thread-safe: sends a stream error and closes the stream.
   virtual void close(StreamErrorCondition condition, std::string text = {}) = 0;

@@ -215,7 +215,8 @@ class MamModule final : public Module {
     if (!from) return Flow::Continue;
     auto executor = origin ? origin->executor() : ctx_->executor();
     asio::co_spawn(
-        executor, archive_then_route(to.bare(), *from, std::move(stanza), Router::hold_for(origin)),
+        executor,
+        archive_then_route(to.bare(), *from, std::move(stanza), ctx_->router().hold_for(origin)),
         log_exceptions("mam"));
     return Flow::Stop;
   }

@@ -181,7 +181,7 @@ class MucModule final : public Module, public muc::RoomHost {
     std::optional<Jid> to = attr_jid(stanza, "to");
     if (!to) return;
     // The sender's ack waits until the room has passed the message on.
-    DeliveryHold hold = Router::hold_for(origin);
+    DeliveryHold hold = ctx_->router().hold_for(origin);
     if (to->local().empty()) {
       service_stanza(stanza);
       return;

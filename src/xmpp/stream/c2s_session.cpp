@@ -726,6 +726,7 @@ void C2SSession::enqueue_shared(std::shared_ptr<const SharedStanza> stanza, Deli
     if (sm_queue_full()) return;
   }
   write_raw(std::move(bytes));
+  hold.routed();  // in this stream (or its XEP-0198 queue) now
   if (hold && !closed_) out_holds_.push_back(std::move(hold));
 }
 
@@ -768,6 +769,7 @@ void C2SSession::enqueue(xml::Element stanza, DeliveryHold hold) {
     if (sm_queue_full()) return;
   }
   write_raw(std::move(bytes));
+  hold.routed();  // in this stream (or its XEP-0198 queue) now
   if (hold && !closed_) out_holds_.push_back(std::move(hold));
 }
 
@@ -1021,15 +1023,18 @@ class InboundHold {
 }  // namespace
 
 DeliveryHold C2SSession::hold_delivery() {
-  if (!sm_enabled_ || sm_current_seq_ == 0) return {};
+  std::shared_ptr<void> ticket = core_.deliveries().ticket();
+  if (!sm_enabled_ || sm_current_seq_ == 0) return DeliveryHold(nullptr, std::move(ticket));
   auto* io = executor_.target<asio::io_context::executor_type>();
-  if (!io || !io->running_in_this_thread()) return {};
+  if (!io || !io->running_in_this_thread()) return DeliveryHold(nullptr, std::move(ticket));
   sm_in_->hold(sm_current_seq_);
   std::weak_ptr<C2SSession> weak = std::static_pointer_cast<C2SSession>(shared_from_this());
-  return DeliveryHold(
-      std::make_shared<InboundHold>(sm_in_, sm_current_seq_, [weak, ex = executor_] {
-        if (auto s = weak.lock()) asio::post(ex, [s] { s->send_ack(); });
-      }));
+  return DeliveryHold(std::make_shared<InboundHold>(sm_in_, sm_current_seq_,
+                                                    [weak, ex = executor_] {
+                                                      if (auto s = weak.lock())
+                                                        asio::post(ex, [s] { s->send_ack(); });
+                                                    }),
+                      std::move(ticket));
 }
 
 void C2SSession::send_ack() {
