@@ -25,6 +25,19 @@ namespace parley {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+namespace {
+
+// A graceful stop waits for the work in flight (messages on their way to a
+// recipient or to storage, storage jobs, archive commits) at most this long,
+// so that a stuck disk cannot hang it...
+constexpr auto kShutdownDeadline = std::chrono::seconds(5);
+// ...and at least this long, for the sessions to write their stream errors.
+constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
+// How often it looks.
+constexpr auto kShutdownPoll = std::chrono::milliseconds(10);
+
+}  // namespace
+
 Server::Server(config::Config config) : config_(std::move(config)) {
   std::filesystem::create_directories(config_.data_dir);
   storage_ = storage::open_storage(config_.storage);
@@ -249,9 +262,10 @@ int Server::run() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  // The I/O threads are gone, so no new job comes: let the queued ones run
-  // (their continuations land on the stopped I/O contexts and are dropped
-  // with them), then commit what still waited for the archive.
+  // The I/O threads are gone, so no new job comes. stop() waited for the
+  // work in flight, so normally nothing is left; after its deadline, let the
+  // queued jobs run (their continuations land on the stopped I/O contexts and
+  // are dropped with them), then commit what still waited for the archive.
   pool_->drain();
   archive_writer_->commit_remaining();
   storage_->flush();
@@ -269,15 +283,51 @@ void Server::stop() {
     if (admin_) admin_->stop();
     if (http_) http_->stop();
     if (signals_) signals_->cancel();
-    for (const auto& entry : router_.all_sessions())
-      entry.session->close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
-    // Give the sessions a moment to flush their stream errors, then stop.
-    auto timer =
-        std::make_shared<asio::steady_timer>(*ios_.front(), std::chrono::milliseconds(300));
-    timer->async_wait([this, timer](boost::system::error_code) {
-      for (auto& io : ios_) io->stop();
-    });
+    // Each session closes on its own thread. A closed session reads nothing
+    // more, and what it took is on its way under a hold that counts in
+    // deliveries_ (a message for a closing session goes to offline storage).
+    const std::vector<RouteEntry> sessions = router_.all_sessions();
+    auto unclosed = std::make_shared<std::atomic<size_t>>(sessions.size());
+    for (const auto& entry : sessions)
+      asio::post(entry.session->executor(), [session = entry.session, unclosed] {
+        session->close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+        unclosed->fetch_sub(1);
+      });
+    asio::co_spawn(*ios_.front(), quiesce(std::move(unclosed)), asio::detached);
   });
+}
+
+asio::awaitable<void> Server::quiesce(std::shared_ptr<const std::atomic<size_t>> unclosed) {
+  const auto started = std::chrono::steady_clock::now();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    const auto waited = std::chrono::steady_clock::now() - started;
+    const std::vector<std::string> waiting_for = busy(unclosed->load());
+    if (waiting_for.empty() && waited >= kShutdownGrace) break;
+    if (waited >= kShutdownDeadline) {
+      spdlog::warn("shutdown: stopping after {} s though work is still in flight: {}",
+                   std::chrono::duration_cast<std::chrono::seconds>(kShutdownDeadline).count(),
+                   fmt::join(waiting_for, ", "));
+      break;
+    }
+    timer.expires_after(kShutdownPoll);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  for (auto& io : ios_) io->stop();
+}
+
+std::vector<std::string> Server::busy(size_t unclosed) const {
+  // In this order: once every session is closed no message comes in, and one
+  // on its way holds a ticket until it is routed, so none is missed between
+  // the reads.
+  std::vector<std::string> out;
+  if (unclosed) out.push_back(fmt::format("{} session(s) not closed", unclosed));
+  if (size_t n = deliveries_.in_flight())
+    out.push_back(fmt::format("{} message(s) on their way", n));
+  if (size_t n = pool_->in_flight()) out.push_back(fmt::format("{} storage job(s)", n));
+  if (!archive_writer_->idle()) out.emplace_back("archive writes");
+  return out;
 }
 
 namespace {

@@ -77,6 +77,11 @@ class Server final : public ServerCore {
   void start_listeners();
   void accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor, bool direct_tls);
   void start_http(std::ostream& ports);
+  // At stop(): waits until the sessions are closed and the work in flight is
+  // done (or the deadline passed), then stops the I/O contexts.
+  boost::asio::awaitable<void> quiesce(std::shared_ptr<const std::atomic<size_t>> unclosed);
+  // What keeps quiesce() waiting; empty when nothing does.
+  std::vector<std::string> busy(size_t unclosed) const;
   boost::asio::awaitable<HttpResponse> serve_metrics(const HttpRequest& request);
 
   config::Config config_;

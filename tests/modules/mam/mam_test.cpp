@@ -496,6 +496,42 @@ TEST_F(Mam, ShutdownDuringABurstLeavesEveryDeliveredMessageInBothArchives) {
       << " delivered)";
 }
 
+TEST_F(Mam, ShutdownRightAfterABurstLosesNoMessageTheServerRead) {
+  // Alice, without stream management (she never resends), sends a burst to
+  // Bob, who is offline, then a ping: its answer means the server has read
+  // every message of the burst. SIGTERM comes at once, while the archive
+  // writes and the offline stores are still on their way; a graceful stop
+  // must finish them. After a restart, each message is in both archives and
+  // Bob gets it as an offline message.
+  constexpr int kBurst = 300;
+  {
+    auto alice = login("alice");
+    for (int i = 0; i < kBurst; ++i)
+      alice->send(chat("bob@localhost", "burst " + std::to_string(i)));
+    auto pong = alice->iq(
+        "<iq type='get' id='after-burst' to='localhost'>"
+        "<ping xmlns='urn:xmpp:ping'/></iq>",
+        std::chrono::seconds(30));
+    ASSERT_TRUE(pong && pong->attr_or("type") == "result");
+    EXPECT_EQ(server_.stop(), 0) << "a clean exit, neither a hang nor a crash";
+  }
+  {
+    auto store = server_.open_storage();
+    EXPECT_EQ(store->archive().count({"localhost", "alice"}), size_t{kBurst})
+        << "Alice's copies were lost at shutdown";
+    EXPECT_EQ(store->archive().count({"localhost", "bob"}), size_t{kBurst})
+        << "Bob's copies were lost at shutdown";
+    EXPECT_EQ(store->offline().count({"localhost", "bob"}), size_t{kBurst})
+        << "messages the server read were neither delivered nor stored";
+  }
+  server_.start();
+  auto bob = login("bob");
+  for (int i = 0; i < kBurst; ++i)
+    ASSERT_TRUE(
+        bob->expect(is_chat_with_body("burst " + std::to_string(i)), std::chrono::seconds(10)))
+        << "burst " << i << " never reached Bob";
+}
+
 TEST_F(Mam, PreferencesOfADeletedAccountDoNotOutliveIt) {
   // The server caches preferences: an account deleted and created again
   // under the same name starts from the default, not from the old "never".
