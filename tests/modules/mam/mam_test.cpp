@@ -500,10 +500,11 @@ TEST_F(Mam, ShutdownRightAfterABurstLosesNoMessageTheServerRead) {
   // Alice, without stream management (she never resends), sends a burst to
   // Bob, who is offline, then a ping: its answer means the server has read
   // every message of the burst. SIGTERM comes at once, while the archive
-  // writes and the offline stores are still on their way; a graceful stop
-  // must finish them. After a restart, each message is in both archives and
-  // Bob gets it as an offline message.
-  constexpr int kBurst = 300;
+  // writes and the offline stores are still on their way (a few hundred
+  // messages behind here); a graceful stop must finish them. After a
+  // restart, each message is in both archives and Bob gets it as an offline
+  // message.
+  constexpr int kBurst = 990;  // the offline quota is 1,000
   {
     auto alice = login("alice");
     for (int i = 0; i < kBurst; ++i)
@@ -515,6 +516,8 @@ TEST_F(Mam, ShutdownRightAfterABurstLosesNoMessageTheServerRead) {
     ASSERT_TRUE(pong && pong->attr_or("type") == "result");
     EXPECT_EQ(server_.stop(), 0) << "a clean exit, neither a hang nor a crash";
   }
+  EXPECT_EQ(server_.log_tail().find("still in flight"), std::string::npos)
+      << "the stop did not wait for the work in flight";
   {
     auto store = server_.open_storage();
     EXPECT_EQ(store->archive().count({"localhost", "alice"}), size_t{kBurst})
