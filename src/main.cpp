@@ -7,6 +7,7 @@
 #include <string>
 
 #include "server/logging.hpp"
+#include "server/open_files_limit.hpp"
 #include "server/server.hpp"
 #include "xmpp/config.hpp"
 #include "xmpp/module.hpp"
@@ -57,6 +58,11 @@ int main(int argc, char** argv) {
   // EFBIG like a full disk, so storage reports an error; by default the
   // signal would kill the server instead.
   std::signal(SIGXFSZ, SIG_IGN);
+  const auto files = parley::raise_open_files_limit();
+  if (files.now != files.before)
+    spdlog::info("open files limit raised from {} to {}", files.before, files.now);
+  else
+    spdlog::info("open files limit {} (hard limit {})", files.now, files.hard);
   try {
     parley::Server server(std::move(*loaded.config));
     return server.run();

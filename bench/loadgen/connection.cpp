@@ -37,6 +37,55 @@ std::string make_id(std::string_view prefix, uint64_t n) {
   return id;
 }
 
+namespace {
+
+// Asio keeps its own pointers in the SSL and SSL_CTX app data (its verify
+// callback), so the cache and the connection go into indices of their own.
+int cache_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int connection_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+TlsSessionCache::~TlsSessionCache() {
+  for (auto& [account, session] : by_account_) SSL_SESSION_free(session);
+}
+
+void TlsSessionCache::attach(SSL_CTX* ctx) {
+  SSL_CTX_set_ex_data(ctx, cache_index(), this);
+  // The client cache is ours (keyed by account), not OpenSSL's internal one.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &TlsSessionCache::on_new_session);
+}
+
+int TlsSessionCache::on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* self =
+      static_cast<TlsSessionCache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), cache_index()));
+  const auto* conn = static_cast<const Connection*>(SSL_get_ex_data(ssl, connection_index()));
+  if (!self || !conn) return 0;
+  std::lock_guard lock(self->mutex_);
+  SSL_SESSION*& slot = self->by_account_[conn->index()];
+  if (slot) SSL_SESSION_free(slot);
+  slot = session;
+  return 1;  // the cache keeps the reference
+}
+
+void TlsSessionCache::offer(SSL* ssl, size_t account) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_account_.find(account);
+  if (it != by_account_.end()) SSL_set_session(ssl, it->second);
+}
+
+void TlsSessionCache::count(SSL* ssl) {
+  ++(SSL_session_reused(ssl) ? resumed_ : full_);
+}
+
 Connection::Connection(asio::any_io_executor strand, ClientContext& ctx, size_t index)
     : strand_(std::move(strand)),
       ctx_(ctx),
@@ -113,7 +162,7 @@ asio::awaitable<void> Connection::writer(std::shared_ptr<Connection> /*keep_aliv
     abort();
   }
   writing_ = false;
-  if (close_after_write_) abort();
+  if (close_after_write_) await_stream_end();
 }
 
 void Connection::close() {
@@ -123,9 +172,32 @@ void Connection::close() {
   if (!writing_) abort();
 }
 
+void Connection::await_stream_end() {
+  if (closed_) return;
+  // Like a real client, wait for the server's </stream:stream> (and its TLS
+  // close_notify) rather than reset the connection under it: a TLS session
+  // that ends with an error is not resumable.
+  arm_deadline(std::chrono::seconds(2));
+  if (reading_) return;  // the reader ends at the server's end of stream
+  asio::co_spawn(
+      strand_,
+      [self = shared_from_this()]() -> asio::awaitable<void> {
+        try {
+          for (;;) co_await self->next();
+        } catch (const std::exception&) {
+        }
+        self->abort();
+      },
+      asio::detached);
+}
+
 void Connection::abort() {
   if (closed_) return;
   closed_ = true;
+  // After the server's </stream:stream> the TLS session ended well: without
+  // this mark (a quiet shutdown), OpenSSL makes it non-resumable at SSL_free.
+  if (tls_ && stream_closed_)
+    SSL_set_shutdown(sock_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   boost::system::error_code ec;
   deadline_.cancel();
   sock_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
@@ -154,11 +226,17 @@ asio::awaitable<void> Connection::connect_socket() {
   }
   co_await s.async_connect(remote, asio::use_awaitable);
   s.set_option(tcp::no_delay(true));
-  if (o.tls == TlsMode::Direct) {
-    SSL_set_tlsext_host_name(sock_.native_handle(), o.domain.c_str());
-    co_await sock_.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
-    tls_ = true;
-  }
+  if (o.tls == TlsMode::Direct) co_await handshake();
+}
+
+asio::awaitable<void> Connection::handshake() {
+  SSL* ssl = sock_.native_handle();
+  SSL_set_tlsext_host_name(ssl, ctx_.options.domain.c_str());
+  SSL_set_ex_data(ssl, connection_index(), this);
+  ctx_.tls_sessions.offer(ssl, index_);
+  co_await sock_.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+  ctx_.tls_sessions.count(ssl);
+  tls_ = true;
 }
 
 asio::awaitable<xml::Element> Connection::open_stream() {
@@ -180,9 +258,7 @@ asio::awaitable<xml::Element> Connection::secure(xml::Element features) {
   send(xml::Element("starttls", std::string(ns::tls)));
   xml::Element reply = co_await next();
   if (!reply.is("proceed", ns::tls)) fail("STARTTLS refused");
-  SSL_set_tlsext_host_name(sock_.native_handle(), ctx_.options.domain.c_str());
-  co_await sock_.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
-  tls_ = true;
+  co_await handshake();
   co_return co_await open_stream();
 }
 
@@ -395,6 +471,7 @@ void Connection::start_reader(Handler handler) {
 
 asio::awaitable<void> Connection::reader(std::shared_ptr<Connection> /*keep_alive*/,
                                          Handler handler) {
+  reading_ = true;
   try {
     while (!stash_.empty()) {
       xml::Element el = std::move(stash_.front());

@@ -4,6 +4,7 @@
 // binding, initial presence and optionally stream management (XEP-0198).
 // Every connection lives on its own strand; all of its member functions must
 // run there (post to executor() from elsewhere).
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +16,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "scram_client.hpp"
@@ -45,10 +48,39 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{30000};  // for each login / registration
 };
 
+// The TLS sessions (TLS 1.3 tickets or 1.2 session ids) the server gave each
+// account, so that its next login resumes instead of a full handshake
+// (--resume). Shared by the connections of a run, which may be on several threads.
+class TlsSessionCache {
+ public:
+  TlsSessionCache() = default;
+  TlsSessionCache(const TlsSessionCache&) = delete;
+  TlsSessionCache& operator=(const TlsSessionCache&) = delete;
+  ~TlsSessionCache();
+
+  // Makes `ctx` hand every new session of a connection to this cache.
+  void attach(SSL_CTX* ctx);
+  // Before a handshake: offer the account's last session, if any.
+  void offer(SSL* ssl, size_t account) const;
+  // After a handshake: counts it as full or resumed.
+  void count(SSL* ssl);
+
+  uint64_t full() const { return full_.load(); }
+  uint64_t resumed() const { return resumed_.load(); }
+
+ private:
+  static int on_new_session(SSL* ssl, SSL_SESSION* session);
+
+  mutable std::mutex mutex_;
+  std::unordered_map<size_t, SSL_SESSION*> by_account_;  // owned references
+  std::atomic<uint64_t> full_{0}, resumed_{0};
+};
+
 // Shared by all connections of a run.
 struct ClientContext {
   ClientOptions options;
   asio::ssl::context tls{asio::ssl::context::tls_client};
+  TlsSessionCache tls_sessions;  // attached to `tls` only with --resume
   SaltedPasswordCache scram_cache;
   std::string mechanism_used;  // the last mechanism chosen (for the report)
 };
@@ -87,7 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void send(const xml::Element& stanza);
   void send_raw(std::string_view data);
-  // Ends the stream and closes the socket once queued data is written.
+  // Ends the stream, and closes the socket once the server has ended its own.
   void close();
   // Closes at once.
   void abort();
@@ -98,12 +130,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   asio::awaitable<void> connect_socket();
+  asio::awaitable<void> handshake();            // TLS client handshake, resuming when it can
   asio::awaitable<xml::Element> open_stream();  // returns <stream:features/>
   asio::awaitable<xml::Element> secure(xml::Element features);
   asio::awaitable<void> authenticate(const xml::Element& features, const std::string& user,
                                      const std::string& password);
   asio::awaitable<size_t> read_some();
   asio::awaitable<void> writer(std::shared_ptr<Connection> self);
+  void await_stream_end();  // after our </stream:stream> is written
   asio::awaitable<void> reader(std::shared_ptr<Connection> self, Handler handler);
   void reset_parser();
   void handle_internal(xml::Element& el, bool* consumed);
@@ -116,6 +150,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool tls_ = false;
   bool closed_ = false;
   bool writing_ = false;
+  bool reading_ = false;  // the reader coroutine runs
   bool close_after_write_ = false;
   bool stream_open_ = false;
   bool stream_closed_ = false;

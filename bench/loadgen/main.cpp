@@ -35,6 +35,8 @@ connection options:
   --tls starttls|direct|none          (certificates are not verified)
   --mech auto|PLAIN|SCRAM-SHA-1|SCRAM-SHA-256   (auto: best offered, no -PLUS)
   --sm                                enable stream management (XEP-0198)
+  --resume                            resume each account's last TLS session (login: after
+                                      an unmeasured first login of every account)
   --login-end ping|echo|sent          a login ends with the reply to a ping sent after the
                                       initial presence (default), when our own presence
                                       comes back, or once the presence is written

@@ -144,6 +144,8 @@ Runner::Runner(const Args& args) {
   cache_path_ = args.str("scram-cache", "");
   if (!cache_path_.empty()) ctx_.scram_cache.load(cache_path_);
   ctx_.tls.set_verify_mode(asio::ssl::verify_none);  // self-signed certificates
+  resume_ = args.flag("resume");
+  if (resume_) ctx_.tls_sessions.attach(ctx_.tls.native_handle());
 }
 
 void Runner::save_cache() {
@@ -159,6 +161,7 @@ void Runner::describe(Json& j) const {
                                           : "none");
   j.str("mechanism", ctx_.mechanism_used.empty() ? o.mechanism : ctx_.mechanism_used);
   j.boolean("sm", o.sm);
+  j.boolean("tls_resume", resume_);
   j.str("login_end", o.login_end);
   j.num("threads", threads_);
 }

@@ -72,6 +72,7 @@ class Runner {
   std::string bare(size_t i) const { return user(i) + "@" + ctx_.options.domain; }
   size_t concurrency() const { return concurrency_; }
   const ServerProbe& server() const { return server_; }
+  bool resume() const { return resume_; }  // --resume: TLS sessions are resumed
 
   // Runs `main` on the io_context (with the configured threads) until it ends.
   void run(std::function<asio::awaitable<void>()> main);
@@ -103,6 +104,7 @@ class Runner {
   size_t concurrency_ = 50;
   std::string prefix_, password_, cache_path_;
   size_t first_ = 0;
+  bool resume_ = false;
   ServerProbe server_;
 };
 

@@ -98,6 +98,16 @@ TEST(Loadgen, LoginAndChatWithoutLoss) {
   ASSERT_FALSE(l.result.empty()) << l.output;
   EXPECT_EQ(number(l.result, "login_ok"), kAccounts) << l.output;
   EXPECT_EQ(number(l.result, "login_failed"), 0) << l.output;
+  EXPECT_EQ(number(l.result, "tls_full_handshakes"), kAccounts) << l.output;
+
+  // login --resume: every account's second login resumes the TLS session of
+  // its first, which the server keeps because both ends closed cleanly.
+  login.push_back("--resume");
+  LoadgenRun resumed = loadgen(login);
+  ASSERT_EQ(resumed.status, 0) << resumed.output << server.log_tail();
+  EXPECT_EQ(number(resumed.result, "login_ok"), kAccounts) << resumed.output;
+  EXPECT_EQ(number(resumed.result, "tls_resumed_handshakes"), kAccounts) << resumed.output;
+  EXPECT_EQ(number(resumed.result, "tls_full_handshakes"), 0) << resumed.output;
 
   // chat: 5 pairs, 100 msgs/s for 2 s = 200 messages, none lost.
   std::vector<std::string> chat = {"chat", "--pairs",  "5", "--rate",  "100", "--duration",

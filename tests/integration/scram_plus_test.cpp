@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <optional>
+
 #include "support/test_client.hpp"
 #include "support/test_server.hpp"
 #include "xmpp/sasl/scram.hpp"
@@ -62,8 +64,10 @@ std::unique_ptr<RawClient> tls_stream(const TestServer& server) {
 }
 
 // Runs SCRAM-SHA-256-PLUS; `tamper` corrupts the channel-binding data the
-// client sends, as a man in the middle terminating TLS would produce.
-std::string scram_plus(RawClient& c, const std::string& password, bool tamper) {
+// client sends, as a man in the middle terminating TLS would produce, and
+// `binding` replaces it (the exporter of another connection).
+std::string scram_plus(RawClient& c, const std::string& password, bool tamper,
+                       const std::optional<std::string>& binding = std::nullopt) {
   const std::string gs2 = "p=tls-exporter,,";
   const std::string client_nonce = "clientnonce123456";
   const std::string first_bare = "n=alice,r=" + client_nonce;
@@ -75,7 +79,7 @@ std::string scram_plus(RawClient& c, const std::string& password, bool tamper) {
   const std::string nonce = attr_value(server_first, 'r');
   const std::string salt = *sasl::base64_decode(attr_value(server_first, 's'));
   const int iterations = std::stoi(attr_value(server_first, 'i'));
-  std::string cb_data = c.tls_exporter();
+  std::string cb_data = binding ? *binding : c.tls_exporter();
   if (tamper) cb_data[0] ^= 0x55;
   const std::string final_without_proof = "c=" + sasl::base64_encode(gs2 + cb_data) + ",r=" + nonce;
   unsigned char salted[32];
@@ -113,6 +117,40 @@ TEST_F(ScramPlus, PlusMechanismsAndBindingTypesAreAdvertisedOverTls) {
 TEST_F(ScramPlus, TlsExporterBindingAuthenticates) {
   auto c = tls_stream(server_);
   std::string reply = scram_plus(*c, "wonderland", false);
+  EXPECT_NE(reply.find("<success"), std::string::npos) << reply;
+}
+
+// A client reconnecting resumes its TLS session (TLS 1.3 ticket), which the
+// server keeps only if it ended the first connection with a close_notify;
+// the resumed connection has its own exporter, and -PLUS binds to it.
+TEST_F(ScramPlus, AResumedTlsSessionAuthenticatesWithItsOwnExporter) {
+  auto first = tls_stream(server_);
+  ASSERT_FALSE(first->tls_resumed());
+  ASSERT_NE(scram_plus(*first, "wonderland", false).find("<success"), std::string::npos);
+  const std::string first_exporter = first->tls_exporter();
+  first->send("</stream:stream>");
+  ASSERT_TRUE(first->read_until("</stream:stream>"));
+  first->tls_shutdown();
+  ASSERT_TRUE(first->read_until_closed());
+
+  auto second = std::make_unique<RawClient>(server_.c2s_port());
+  second->resume_from(*first);
+  second->send(RawClient::stream_open());
+  ASSERT_TRUE(second->read_until("</stream:features>"));
+  second->send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  ASSERT_TRUE(second->read_until("<proceed"));
+  ASSERT_TRUE(second->start_tls());
+  EXPECT_TRUE(second->tls_resumed());
+  second->clear();
+  second->send(RawClient::stream_open());
+  ASSERT_TRUE(second->read_until("</stream:features>"));
+  EXPECT_NE(second->received().find("<mechanism>SCRAM-SHA-256-PLUS</mechanism>"),
+            std::string::npos);
+  EXPECT_NE(second->tls_exporter(), first_exporter);
+  // The first connection's binding, replayed over the resumed session, is refused.
+  std::string replayed = scram_plus(*second, "wonderland", false, first_exporter);
+  EXPECT_NE(replayed.find("<not-authorized/>"), std::string::npos) << replayed;
+  std::string reply = scram_plus(*second, "wonderland", false);
   EXPECT_NE(reply.find("<success"), std::string::npos) << reply;
 }
 

@@ -322,6 +322,7 @@ RawClient::RawClient(uint16_t port, bool direct_tls) {
 }
 
 RawClient::~RawClient() {
+  if (resume_session_) SSL_SESSION_free(static_cast<SSL_SESSION*>(resume_session_));
   if (ssl_) {
     SSL_free(static_cast<SSL*>(ssl_));
   }
@@ -337,7 +338,21 @@ bool RawClient::start_tls() {
   ssl_ = ssl;
   SSL_set_fd(ssl, fd_);
   SSL_set_tlsext_host_name(ssl, "localhost");
+  if (resume_session_) SSL_set_session(ssl, static_cast<SSL_SESSION*>(resume_session_));
   return SSL_connect(ssl) == 1;
+}
+
+void RawClient::resume_from(const RawClient& other) {
+  if (resume_session_) SSL_SESSION_free(static_cast<SSL_SESSION*>(resume_session_));
+  resume_session_ = other.ssl_ ? SSL_get1_session(static_cast<SSL*>(other.ssl_)) : nullptr;
+}
+
+bool RawClient::tls_resumed() const {
+  return ssl_ && SSL_session_reused(static_cast<SSL*>(ssl_)) == 1;
+}
+
+void RawClient::tls_shutdown() {
+  if (ssl_) SSL_shutdown(static_cast<SSL*>(ssl_));
 }
 
 std::string RawClient::tls_exporter() const {

@@ -105,8 +105,15 @@ class RawClient {
   bool read_until(const std::string& needle, std::chrono::milliseconds timeout = 5s);
   // Reads until the peer closes (true) or the timeout (false).
   bool read_until_closed(std::chrono::milliseconds timeout = 5s);
-  // Upgrades the connection to TLS (after <proceed/>).
+  // Upgrades the connection to TLS (after <proceed/>), offering the TLS
+  // session of resume_from(), if any.
   bool start_tls();
+  // Offers `other`'s last TLS session at this client's handshake.
+  void resume_from(const RawClient& other);
+  // Whether this client's handshake resumed a session.
+  bool tls_resumed() const;
+  // Sends a TLS close_notify, as a client ending its stream cleanly does.
+  void tls_shutdown();
   const std::string& received() const { return in_; }
   // RFC 9266 tls-exporter channel-binding data of this TLS connection.
   std::string tls_exporter() const;
@@ -119,6 +126,7 @@ class RawClient {
   int fd_ = -1;
   void* ssl_ctx_ = nullptr;
   void* ssl_ = nullptr;
+  void* resume_session_ = nullptr;  // SSL_SESSION* to offer, owned
   std::string in_;
   bool closed_ = false;
 };

@@ -165,6 +165,7 @@ asio::awaitable<void> C2SSession::read_loop() {
       co_return;
     }
     tls_active_ = secure_ = true;
+    channel_bindings_.reset();
   }
   new_parser();
   while (!closed_) {
@@ -201,6 +202,7 @@ asio::awaitable<void> C2SSession::read_loop() {
           break;
         }
         tls_active_ = secure_ = true;
+        channel_bindings_.reset();
         new_parser();
       } else if (restart_pending_) {
         restart_pending_ = false;
@@ -268,12 +270,18 @@ asio::awaitable<void> C2SSession::on_stream_open(const xml::StreamHeader& header
   send_features();
 }
 
+const std::vector<sasl::ChannelBinding>& C2SSession::channel_bindings() {
+  if (!channel_bindings_)
+    channel_bindings_ = tls_active_ ? tls::channel_bindings(transport_.native_handle())
+                                    : std::vector<sasl::ChannelBinding>{};
+  return *channel_bindings_;
+}
+
 bool C2SSession::mechanism_offered(const std::string& mechanism) {
   const auto& allowed = core_.config().sasl_mechanisms;
   if (std::find(allowed.begin(), allowed.end(), mechanism) == allowed.end()) return false;
   if (mechanism == "PLAIN") return tls_active_;
-  if (mechanism.ends_with("-PLUS"))
-    return tls_active_ && !tls::channel_bindings(transport_.native_handle()).empty();
+  if (mechanism.ends_with("-PLUS")) return tls_active_ && !channel_bindings().empty();
   return true;
 }
 
@@ -290,7 +298,7 @@ void C2SSession::send_features() {
       if (mechanism_offered(m)) mechs.add_child("mechanism", std::string(ns::sasl)).add_text(m);
     if (tls_active_) {
       auto& cb = features.add_child("sasl-channel-binding", std::string(ns::sasl_cb));
-      for (const auto& b : tls::channel_bindings(transport_.native_handle()))
+      for (const auto& b : channel_bindings())
         cb.add_child("channel-binding", std::string(ns::sasl_cb)).set_attr("type", b.type);
     }
     StreamFeaturesUnauthenticated event{*this, features};
@@ -480,10 +488,8 @@ asio::awaitable<void> C2SSession::on_sasl(xml::Element el) {
       sasl_failed(sasl::Failure::InvalidMechanism);
       co_return;
     }
-    auto bindings = tls_active_ ? tls::channel_bindings(transport_.native_handle())
-                                : std::vector<sasl::ChannelBinding>{};
-    const bool server_plus = !bindings.empty();
-    scram_.emplace(hash, plus, std::move(bindings), server_plus);
+    const bool server_plus = !channel_bindings().empty();
+    scram_.emplace(hash, plus, channel_bindings(), server_plus);
     mechanism_ = mech;
     auto first = scram_->client_first(*decoded);
     if (first.failure != sasl::Failure::None) {
@@ -567,6 +573,7 @@ void C2SSession::sasl_failed(sasl::Failure failure, std::string text) {
 
 asio::awaitable<void> C2SSession::sasl_succeeded(std::string additional_data) {
   authenticated_ = true;
+  channel_bindings_.reset();
   core_.metrics().auth_successes[metrics::mechanism_index(sasl_attempt_)].inc();
   core_.metrics().authenticated_connections[listener_index()].inc();
   counted_authenticated_ = true;

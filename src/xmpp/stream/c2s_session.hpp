@@ -141,6 +141,10 @@ class C2SSession final : public Session {
   std::string sasl_attempt_;            // the mechanism of the last <auth/>, for the metrics
   bool counted_authenticated_ = false;  // in metrics().authenticated_connections
   std::optional<sasl::ScramServer> scram_;
+  // This TLS session's channel bindings, computed once: the features and
+  // each SCRAM attempt need them until authentication, and never after.
+  std::optional<std::vector<sasl::ChannelBinding>> channel_bindings_;
+  const std::vector<sasl::ChannelBinding>& channel_bindings();
 
   // Stream management (XEP-0198)
   bool sm_enabled_ = false;

@@ -149,6 +149,10 @@ std::shared_ptr<ssl::context> TlsContexts::make_context(const std::string& cert,
                                   SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   SSL_CTX_set_cipher_list(native, kTls12Ciphers);
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // Stateful TLS 1.3 tickets are entries in the server's session cache; a
+  // client resumes with one, so the second OpenSSL sends by default only
+  // costs a cache entry and a record per handshake.
+  SSL_CTX_set_num_tickets(native, 1);
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(cert, ec);
   if (ec) throw std::runtime_error("cannot load certificate chain " + cert + ": " + ec.message());

@@ -277,6 +277,13 @@ asio::awaitable<void> Transport::write(std::string_view data, error_code& ec) {
 
 void Transport::close() {
   closed_ = true;
+  if (ssl_ && handshake_done_) {
+    // One non-blocking close_notify: OpenSSL removes a session that ends
+    // without it from the cache at SSL_free, and the client could not resume it.
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
   error_code ignored;
   socket_.close(ignored);
   ssl_.reset();

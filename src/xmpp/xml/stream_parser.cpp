@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <random>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -62,6 +63,61 @@ auto limit_allocations(P p, int)
 }
 template <class P>
 void limit_allocations(P, long) {}
+
+// Expat instances of released and destroyed parsers, reset and kept per
+// thread for the next parser: an active stream releases its instance after
+// every read burst (so an idle one keeps none), and a fresh instance costs a
+// dozen allocations and a getrandom() for its hash salt where a reset costs
+// almost nothing. Bounded, so idle streams still give their memory back.
+class EnginePool {
+ public:
+  EnginePool() = default;
+  EnginePool(const EnginePool&) = delete;
+  EnginePool& operator=(const EnginePool&) = delete;
+  ~EnginePool() {
+    for (XML_Parser p : free_) XML_ParserFree(p);
+  }
+
+  XML_Parser take() {
+    XML_Parser p = nullptr;
+    if (!free_.empty()) {
+      p = free_.back();
+      free_.pop_back();
+    } else {
+      p = XML_ParserCreateNS("UTF-8", kSep);
+    }
+    // A secret salt per thread keeps hash flooding out as well as a fresh
+    // one per instance does, without a system call per instance.
+    if (p) XML_SetHashSalt(p, salt_);
+    return p;
+  }
+
+  // `small`: the instance never held a big stanza. A reset keeps the input
+  // buffer and string pools at their largest, so only small ones are kept.
+  void give(XML_Parser p, bool small) {
+    if (small && free_.size() < kKept && XML_ParserReset(p, "UTF-8") == XML_TRUE)
+      free_.push_back(p);
+    else
+      XML_ParserFree(p);
+  }
+
+ private:
+  static constexpr size_t kKept = 16;
+  static unsigned long random_salt() {
+    std::random_device device;
+    unsigned long salt = 0;
+    while (salt == 0)  // 0 asks expat for a salt of its own
+      salt = (static_cast<unsigned long>(device()) << 32) ^ device();
+    return salt;
+  }
+  std::vector<XML_Parser> free_;
+  unsigned long salt_ = random_salt();
+};
+
+EnginePool& engines() {
+  static thread_local EnginePool pool;
+  return pool;
+}
 
 bool is_xml_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -264,6 +320,7 @@ struct StreamParser::Impl {
   uint64_t parsed = 0;          // bytes handed to expat
   uint64_t stanza_start = 0;    // first byte of the current depth-1 element
   uint64_t unit_start = 0;      // start of the unit in progress (header, stanza, gap)
+  uint64_t largest_stanza = 0;  // of the current expat instance
   uint64_t last_event_end = 0;  // end of the last token expat reported
   uint64_t events = 0;          // number of reported tokens
   uint64_t stop_end = 0;        // end of the token during which stop() was called
@@ -284,8 +341,9 @@ struct StreamParser::Impl {
   Impl(ParserLimits l, Handler h) : limits(l), handler(std::move(h)) { create_engine(); }
 
   void create_engine() {
-    xp = XML_ParserCreateNS("UTF-8", kSep);
+    xp = engines().take();
     if (!xp) throw std::bad_alloc();
+    largest_stanza = 0;
     XML_SetUserData(xp, this);
     XML_SetParamEntityParsing(xp, XML_PARAM_ENTITY_PARSING_NEVER);
     disable_reparse_deferral(xp, 0);
@@ -310,7 +368,14 @@ struct StreamParser::Impl {
   }
 
   ~Impl() {
-    if (xp) XML_ParserFree(xp);
+    if (xp) engines().give(xp, small_engine());
+  }
+
+  // Whether the expat instance only ever held small stanzas (see EnginePool).
+  bool small_engine() const {
+    constexpr uint64_t kSmallStanzaBytes = 8 * 1024;
+    return error == ParseError::None && largest_stanza <= kSmallStanzaBytes &&
+           accepted - unit_start <= kSmallStanzaBytes;
   }
 
   bool release() {
@@ -319,7 +384,7 @@ struct StreamParser::Impl {
     if (!xp || in_parse || halted() || !root_started || depth != 1 || !deferred.empty() ||
         parsed != accepted || last_event_end != parsed)
       return false;
-    XML_ParserFree(xp);
+    engines().give(xp, small_engine());
     xp = nullptr;
     return true;
   }
@@ -503,6 +568,7 @@ struct StreamParser::Impl {
     if (depth > 1) return;
     // A complete depth-1 element.
     if (over_stanza_bytes(end)) return fail(ParseError::StanzaTooBig);
+    largest_stanza = std::max(largest_stanza, end - unit_start);
     unit_start = end;
     if (handler.on_element) handler.on_element(std::move(stanza));
     stanza = Element();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -1299,6 +1300,37 @@ TEST(XmlStreamParser, ReleaseBetweenStanzasKeepsTheStreamGoing) {
   EXPECT_TRUE(rec.parser->release());
   EXPECT_EQ(rec.feed("</s:stream>").error, ParseError::None);
   EXPECT_EQ(rec.closes, 1);
+}
+
+TEST(XmlStreamParser, AReusedExpatInstanceKeepsNothingOfItsLastStream) {
+  // Released instances are reset and reused by the next parser on the thread:
+  // the next stream must not see the last one's prefixes or state.
+  for (int round = 0; round < 3; ++round) {
+    auto first = std::make_unique<Recorder>();
+    ASSERT_EQ(first
+                  ->feed("<stream:stream xmlns='jabber:client' "
+                         "xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='urn:x'>"
+                         "<message><x:y/></message><message><body>open")
+                  .error,
+              ParseError::None);
+    ASSERT_EQ(first->feed("</body></message>").error, ParseError::None);
+    ASSERT_TRUE(first->parser->release());
+    first.reset();  // its instance too, if it had one
+
+    Recorder next;
+    ASSERT_EQ(next.feed(kHeader).error, ParseError::None);
+    EXPECT_EQ(next.feed("<message><x:y/></message>").error, ParseError::NotWellFormed)
+        << "round " << round;
+    EXPECT_TRUE(next.elements.empty());
+
+    Recorder clean;
+    ASSERT_EQ(clean.feed(kHeader + "<presence/>").error, ParseError::None);
+    ASSERT_TRUE(clean.parser->release());
+    ASSERT_EQ(clean.feed("<message><body>hi</body></message>").error, ParseError::None);
+    ASSERT_EQ(clean.elements.size(), 2u);
+    EXPECT_EQ(clean.elements[1].xmlns(), "jabber:client");
+    EXPECT_EQ(clean.elements[1].child("body")->text(), "hi");
+  }
 }
 
 TEST(XmlStreamParser, ReleaseAfterWhitespaceKeepalive) {
