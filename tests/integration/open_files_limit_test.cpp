@@ -62,7 +62,9 @@ TEST(OpenFilesLimit, ALowInheritedSoftLimitIsRaisedAndMoreClientsThanItAreServed
   const auto [soft, hard] = open_files_limits(server.pid());
   EXPECT_EQ(hard, inherited.rlim_max);
   EXPECT_GT(soft, kLowSoftLimit);
-  if (inherited.rlim_max != RLIM_INFINITY) EXPECT_EQ(soft, inherited.rlim_max);
+  if (inherited.rlim_max != RLIM_INFINITY) {
+    EXPECT_EQ(soft, inherited.rlim_max);
+  }
 
   // Every client gets its stream features while all of them stay connected.
   std::vector<std::unique_ptr<RawClient>> clients;
