@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "xmpp/in_flight.hpp"
 #include "xmpp/metrics.hpp"
 
 namespace parley {
@@ -88,25 +89,14 @@ class BlockingPool {
     co_return f();
   }
 
-  // Counts a job from submission until its awaiting coroutine has resumed.
-  class Counted {
-   public:
-    explicit Counted(std::atomic<size_t>& n) : n_(n) { n_.fetch_add(1); }
-    ~Counted() { n_.fetch_sub(1); }
-    Counted(const Counted&) = delete;
-    Counted& operator=(const Counted&) = delete;
-
-   private:
-    std::atomic<size_t>& n_;
-  };
-
   // A named coroutine function, not a lambda: GCC 12 mis-copies lambda
   // coroutines that own their callable.
   template <class Executor, class F>
   static auto run_on(Executor ex, F f, metrics::Histogram* latency, std::atomic<size_t>& in_flight)
       -> boost::asio::awaitable<std::invoke_result_t<F>> {
     using R = std::invoke_result_t<F>;
-    Counted counted(in_flight);
+    // Counts the job from submission until its awaiting coroutine has resumed.
+    InFlight counted(in_flight);
     co_return co_await boost::asio::co_spawn(ex, invoke<R>(std::move(f), latency, Clock::now()),
                                              boost::asio::use_awaitable);
   }

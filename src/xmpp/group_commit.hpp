@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "xmpp/blocking_pool.hpp"
+#include "xmpp/in_flight.hpp"
 
 namespace parley {
 
@@ -103,6 +104,7 @@ class GroupCommit {
   struct Waiter {
     Handler handler;
     boost::asio::any_io_executor resume_on;
+    InFlight unresumed;  // until the handler has run (idle())
   };
   struct Pending {
     std::optional<Item> item;  // nullopt: after_pending()
@@ -123,9 +125,9 @@ class GroupCommit {
   };
 
   void enqueue(std::optional<Item> item, Handler handler, boost::asio::any_io_executor resume_on) {
-    unresumed_.fetch_add(1);
-    auto* arrival =
-        new Arrival{{std::move(item), {std::move(handler), std::move(resume_on)}}, nullptr};
+    auto* arrival = new Arrival{
+        {std::move(item), {std::move(handler), std::move(resume_on), InFlight(unresumed_)}},
+        nullptr};
     arrival->next = arrivals_.load(std::memory_order_relaxed);
     while (!arrivals_.compare_exchange_weak(arrival->next, arrival, std::memory_order_seq_cst,
                                             std::memory_order_relaxed)) {
@@ -204,11 +206,10 @@ class GroupCommit {
   }
 
   void complete(Waiter waiter, std::exception_ptr error) {
-    boost::asio::post(waiter.resume_on,
-                      [this, handler = std::move(waiter.handler), error]() mutable {
-                        std::move(handler)(error);
-                        unresumed_.fetch_sub(1);
-                      });
+    auto resume_on = waiter.resume_on;
+    boost::asio::post(resume_on, [waiter = std::move(waiter), error]() mutable {
+      std::move(waiter.handler)(error);
+    });
   }
 
   BlockingPool& pool_;

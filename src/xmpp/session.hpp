@@ -10,6 +10,7 @@
 #include <typeindex>
 #include <unordered_map>
 
+#include "xmpp/in_flight.hpp"
 #include "xmpp/jid.hpp"
 #include "xmpp/shared_stanza.hpp"
 #include "xmpp/xml/element.hpp"
@@ -82,22 +83,12 @@ class DeliveryTracker {
   DeliveryTracker& operator=(const DeliveryTracker&) = delete;
 
   // A ticket for DeliveryHold: counts until its last copy is gone.
-  std::shared_ptr<void> ticket() { return std::make_shared<Ticket>(count_); }
+  std::shared_ptr<void> ticket() { return std::make_shared<InFlight>(count_); }
   // A hold with a ticket and no ack.
   DeliveryHold track() { return DeliveryHold(nullptr, ticket()); }
   size_t in_flight() const { return count_.load(); }
 
  private:
-  class Ticket {
-   public:
-    explicit Ticket(std::atomic<size_t>& count) : count_(count) { count_.fetch_add(1); }
-    ~Ticket() { count_.fetch_sub(1); }
-    Ticket(const Ticket&) = delete;
-    Ticket& operator=(const Ticket&) = delete;
-
-   private:
-    std::atomic<size_t>& count_;
-  };
   std::atomic<size_t> count_{0};
 };
 
