@@ -103,15 +103,20 @@ void Connection::reset_parser() {
   limits.max_attributes = 256;
   stream_open_ = false;
   parser_ = std::make_unique<xml::StreamParser>(
-      limits,
-      xml::StreamParser::Handler{[this](const xml::StreamHeader&) { stream_open_ = true; },
-                                 [this](xml::Element&& el) { inbox_.push_back(std::move(el)); },
-                                 [this]() { stream_closed_ = true; }});
+      limits, xml::StreamParser::Handler{[this](const xml::StreamHeader&) { stream_open_ = true; },
+                                         [this](xml::Element&& el) {
+                                           inbox_.push_back({std::move(el), read_arrival_ns_});
+                                         },
+                                         [this]() { stream_closed_ = true; }});
 }
 
 asio::awaitable<size_t> Connection::read_some() {
-  if (tls_) co_return co_await sock_.async_read_some(asio::buffer(rbuf_), asio::use_awaitable);
-  co_return co_await sock_.next_layer().async_read_some(asio::buffer(rbuf_), asio::use_awaitable);
+  const size_t n =
+      tls_ ? co_await sock_.async_read_some(asio::buffer(rbuf_), asio::use_awaitable)
+           : co_await sock_.next_layer().async_read_some(asio::buffer(rbuf_), asio::use_awaitable);
+  // TLS may hand out bytes it read earlier: they arrived with that read.
+  read_arrival_ns_ = sock_.next_layer().last_arrival_ns();
+  co_return n;
 }
 
 asio::awaitable<xml::Element> Connection::next() {
@@ -122,7 +127,8 @@ asio::awaitable<xml::Element> Connection::next() {
     const auto r = parser_->feed(std::string_view(rbuf_.data(), n));
     if (r.error != xml::ParseError::None) fail("XML from the server is not acceptable");
   }
-  xml::Element el = std::move(inbox_.front());
+  xml::Element el = std::move(inbox_.front().element);
+  arrival_ns_ = inbox_.front().arrival_ns;
   inbox_.pop_front();
   if (el.is("error", ns::streams)) fail("stream error: " + condition_of(el));
   co_return el;
@@ -200,8 +206,8 @@ void Connection::abort() {
     SSL_set_shutdown(sock_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   boost::system::error_code ec;
   deadline_.cancel();
-  sock_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
-  sock_.next_layer().close(ec);
+  sock_.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
+  sock_.lowest_layer().close(ec);
 }
 
 void Connection::arm_deadline(std::chrono::milliseconds d) {
@@ -218,7 +224,7 @@ void Connection::disarm_deadline() {
 asio::awaitable<void> Connection::connect_socket() {
   const auto& o = ctx_.options;
   tcp::endpoint remote(asio::ip::make_address(o.host), o.port);
-  auto& s = sock_.next_layer();
+  auto& s = sock_.lowest_layer();
   s.open(remote.protocol());
   if (!o.source_addrs.empty()) {
     const auto& local = o.source_addrs[index_ % o.source_addrs.size()];
@@ -226,6 +232,7 @@ asio::awaitable<void> Connection::connect_socket() {
   }
   co_await s.async_connect(remote, asio::use_awaitable);
   s.set_option(tcp::no_delay(true));
+  sock_.next_layer().enable_stamps();
   if (o.tls == TlsMode::Direct) co_await handshake();
 }
 
@@ -337,7 +344,8 @@ asio::awaitable<xml::Element> Connection::wait_for(std::function<bool(const xml:
     if (consumed) continue;
     if (pred(el)) co_return el;
     // Messages and presence that arrive meanwhile go to the reader later.
-    if (el.name() == "message" || el.name() == "presence") stash_.push_back(std::move(el));
+    if (el.name() == "message" || el.name() == "presence")
+      stash_.push_back({std::move(el), arrival_ns_});
   }
 }
 
@@ -474,7 +482,8 @@ asio::awaitable<void> Connection::reader(std::shared_ptr<Connection> /*keep_aliv
   reading_ = true;
   try {
     while (!stash_.empty()) {
-      xml::Element el = std::move(stash_.front());
+      xml::Element el = std::move(stash_.front().element);
+      arrival_ns_ = stash_.front().arrival_ns;
       stash_.pop_front();
       if (handler) handler(*this, el);
     }

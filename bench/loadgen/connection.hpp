@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "arrival_socket.hpp"
 #include "scram_client.hpp"
 #include "xmpp/xml/element.hpp"
 #include "xmpp/xml/stream_parser.hpp"
@@ -112,6 +113,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<xml::Element> next_stanza();
   // The next depth-1 element of the stream. Throws on stream errors or close.
   asio::awaitable<xml::Element> next();
+  // When the last stanza handed out (by next() or to the reader's handler)
+  // reached this host, on the steady clock in ns (ArrivalStampedSocket).
+  int64_t arrival_ns() const { return arrival_ns_; }
 
   // After login: reads forever, answering pings and SM requests itself and
   // passing every other stanza to `handler`.
@@ -145,7 +149,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::any_io_executor strand_;
   ClientContext& ctx_;
   size_t index_;
-  asio::ssl::stream<tcp::socket> sock_;
+  struct Received {
+    xml::Element element;
+    int64_t arrival_ns;
+  };
+
+  asio::ssl::stream<ArrivalStampedSocket> sock_;
   asio::steady_timer deadline_;
   bool tls_ = false;
   bool closed_ = false;
@@ -157,8 +166,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool sm_enabled_ = false;
   uint32_t sm_inbound_ = 0;
   std::unique_ptr<xml::StreamParser> parser_;
-  std::deque<xml::Element> inbox_;
-  std::deque<xml::Element> stash_;  // stanzas wait_for() skipped, for the reader
+  std::deque<Received> inbox_;
+  std::deque<Received> stash_;   // stanzas wait_for() skipped, for the reader
+  int64_t read_arrival_ns_ = 0;  // of the bytes the last read returned
+  int64_t arrival_ns_ = 0;       // of the stanza last handed out
   std::vector<char> rbuf_;
   std::string out_, inflight_;
   std::string jid_, bare_jid_, resource_;

@@ -31,7 +31,8 @@ struct Traffic {
   std::atomic<uint64_t> received{0}, stale{0};
   std::atomic<int64_t> last_receive_ns{0};
   std::mutex mutex;
-  std::vector<int64_t> latencies;
+  std::vector<int64_t> latencies;          // send to parsed by the generator
+  std::vector<int64_t> arrival_latencies;  // send to arrived at the recipient's socket
 };
 
 std::string make_body(uint32_t step, uint64_t seq) {
@@ -44,7 +45,9 @@ std::string make_body(uint32_t step, uint64_t seq) {
   return b;
 }
 
-void record_message(Traffic& t, const xml::Element& el, std::string_view type) {
+// `arrival_ns`: when the stanza's bytes reached the recipient's socket
+// (Connection::arrival_ns()).
+void record_message(Traffic& t, const xml::Element& el, std::string_view type, int64_t arrival_ns) {
   if (el.name() != "message" || el.attr_or("type") != type) return;
   const xml::Element* body = el.child("body");
   if (!body) return;
@@ -69,6 +72,7 @@ void record_message(Traffic& t, const xml::Element& el, std::string_view type) {
   {
     std::lock_guard lock(t.mutex);
     t.latencies.push_back(now - sent);
+    t.arrival_latencies.push_back(std::max<int64_t>(0, arrival_ns - sent));
   }
   ++t.received;
   t.last_receive_ns = now;
@@ -85,6 +89,7 @@ struct StepResult {
   double server_cpu = 0;     // server CPU seconds per wall second
   size_t dead_connections = 0;
   Percentiles latency;
+  Percentiles arrival_latency;
 };
 
 using SendFn = std::function<void(uint64_t seq, uint32_t step)>;
@@ -99,6 +104,7 @@ asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, do
   {
     std::lock_guard lock(t.mutex);
     t.latencies.clear();
+    t.arrival_latencies.clear();
   }
   t.received = 0;
   t.stale = 0;
@@ -154,6 +160,7 @@ asio::awaitable<StepResult> run_step(Runner& r, Traffic& t, uint32_t step_id, do
   {
     std::lock_guard lock(t.mutex);
     res.latency = percentiles(t.latencies);
+    res.arrival_latency = percentiles(t.arrival_latencies);
   }
   for (const auto& c : conns)
     if (c && !c->alive()) ++res.dead_connections;
@@ -170,6 +177,7 @@ void step_json(Json& j, const StepResult& s, std::string_view rate_name) {
   j.num("send_rate", std::round(s.send_rate));
   j.num(rate_name, std::round(s.delivery_rate));
   j.latency("latency", s.latency);
+  j.latency("arrival_latency", s.arrival_latency);
   j.num("loadgen_cpu", Json::round3(s.loadgen_cpu));
   if (s.server_cpu_s > 0 || s.received > 0) {
     j.num("server_cpu_s", Json::round3(s.server_cpu_s));
@@ -449,8 +457,8 @@ void scenario_chat(Runner& r, const Args& args) {
     for (size_t i = pairs; i < 2 * pairs; ++i) {
       auto c = p.conns[i];
       asio::post(c->executor(), [c, traffic_state] {
-        c->start_reader([traffic_state](Connection&, xml::Element& el) {
-          record_message(*traffic_state, el, "chat");
+        c->start_reader([traffic_state](Connection& c, xml::Element& el) {
+          record_message(*traffic_state, el, "chat", c.arrival_ns());
         });
       });
     }
@@ -497,8 +505,8 @@ void scenario_muc(Runner& r, const Args& args) {
     PoolResult p = co_await r.login_many(0, occupants, true, true);
     require_logins(p);
     auto traffic_state = std::make_shared<Traffic>();
-    Connection::Handler on_message = [traffic_state](Connection&, xml::Element& el) {
-      record_message(*traffic_state, el, "groupchat");
+    Connection::Handler on_message = [traffic_state](Connection& c, xml::Element& el) {
+      record_message(*traffic_state, el, "groupchat", c.arrival_ns());
     };
     const auto timeout = r.ctx().options.timeout;
     const int64_t j0 = now_ns();
@@ -812,8 +820,8 @@ void scenario_mam(Runner& r, const Args& args) {
       auto traffic_state = std::make_shared<Traffic>();
       auto receiver = p.conns[1];
       asio::post(receiver->executor(), [receiver, traffic_state] {
-        receiver->start_reader([traffic_state](Connection&, xml::Element& el) {
-          record_message(*traffic_state, el, "chat");
+        receiver->start_reader([traffic_state](Connection& c, xml::Element& el) {
+          record_message(*traffic_state, el, "chat", c.arrival_ns());
         });
       });
       auto sender = p.conns[0];
