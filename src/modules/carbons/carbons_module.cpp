@@ -119,9 +119,13 @@ class CarbonsModule final : public Module {
   }
 
   void on_to_full(const Jid& to, xml::Element& stanza) {
+    const bool copies = wants_received(to, stanza);
+    // Nothing to copy or strip (a room's message, for one): no session lookup,
+    // which a room's fan-out would otherwise pay once per occupant.
+    if (!copies && !stanza.child("private", carbons::kNs)) return;
     SessionPtr target = ctx_->router().find(to);
     if (!target) return;  // delivered as to the bare JID; MessageToBare copies
-    if (wants_received(to, stanza)) {
+    if (copies) {
       const Session* addressed = target.get();
       copy_to(to.bare(), Direction::Received, stanza,
               [addressed](const RouteEntry& e) { return e.session.get() == addressed; });
