@@ -51,6 +51,34 @@ TEST_F(HostileStanza, Case32_MalformedToIsJidMalformed) {
   }
 }
 
+// A presence to a malformed address is answered like a message, so that a
+// subscription request or directed presence does not vanish silently; an
+// error presence or an iq result to one is not answered at all.
+TEST_F(HostileStanza, Case32_MalformedPresenceToIsJidMalformedButErrorsAreNotAnswered) {
+  auto c = raw_alice();
+  ASSERT_TRUE(c);
+  c->send("<presence to='a@b@localhost' id='p1' type='subscribe'/>");
+  auto reply = reply_with_id(*c, "p1");
+  ASSERT_TRUE(reply) << c->received();
+  EXPECT_EQ(reply->name(), "presence");
+  EXPECT_EQ(reply->attr_or("type"), "error");
+  EXPECT_EQ(error_condition(*reply), "jid-malformed");
+  c->send("<presence to='user@local host' id='p2'/>");
+  reply = reply_with_id(*c, "p2");
+  ASSERT_TRUE(reply) << c->received();
+  EXPECT_EQ(error_condition(*reply), "jid-malformed");
+
+  c->send(
+      "<presence to='@localhost' id='p3' type='error'><error type='cancel'>"
+      "<gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>");
+  c->send("<iq to='user@' id='p4' type='result'/>");
+  c->send("<iq type='get' id='marker' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_TRUE(reply_with_id(*c, "marker"));
+  for (const char* id : {"p3", "p4"})
+    EXPECT_EQ(c->received().find(std::string("id='") + id + "'"), std::string::npos)
+        << id << " was answered: " << c->received();
+}
+
 // 33 (note 26): errors and results are never answered, so two servers (or a
 // client and a server) cannot loop on each other.
 TEST_F(HostileStanza, Case33_ErrorsAndResultsGetNoErrorBack) {

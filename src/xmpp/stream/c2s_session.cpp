@@ -664,7 +664,9 @@ void C2SSession::handle_stanza(xml::Element stanza) {
   if (const std::string* to_attr = stanza.attr("to")) {
     to = Jid::parse(*to_attr);
     if (!to) {
-      if (kind != StanzaKind::Presence && type != "error") {
+      // Presence too (a client must learn its subscription request went
+      // nowhere); errors and results never get an error back.
+      if (type != "error" && type != "result") {
         xml::Element reply = error_reply(stanza, StanzaError::jid_malformed());
         reply.remove_attr("from");
         enqueue(std::move(reply));
