@@ -62,6 +62,7 @@ class Server final : public ServerCore {
   metrics::Metrics& metrics() override { return metrics_; }
   HttpRoutes& http_routes() override { return http_routes_; }
   std::chrono::steady_clock::time_point started() const override { return started_; }
+  bool stopping() const override { return stopping_.load(); }
 
   storage::Storage& storage() { return *storage_; }
   ArchiveWriter& archive_writer() { return *archive_writer_; }

@@ -50,6 +50,9 @@ class ServerCore {
   // The routes of the built-in HTTP listener.
   virtual HttpRoutes& http_routes() = 0;
   virtual std::chrono::steady_clock::time_point started() const = 0;
+  // True once a graceful shutdown has begun (set before stop() takes its
+  // snapshot of the bound sessions to close).
+  virtual bool stopping() const = 0;
 };
 
 }  // namespace parley

@@ -2,6 +2,10 @@
 // against a real parleyd with real clients.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
+#include <thread>
+
 #include "support/test_client.hpp"
 #include "support/test_server.hpp"
 
@@ -270,6 +274,29 @@ TEST_F(C2S, ShutdownSendsSystemShutdown) {
   EXPECT_EQ(server_.stop(), 0);
   EXPECT_TRUE(alice.wait_disconnected());
   EXPECT_EQ(alice.error(), "system-shutdown");
+}
+
+// A client that binds after the shutdown began is not among the sessions
+// stop() closes: it must still get <system-shutdown/>, not a session that the
+// server cuts without a word when its I/O threads stop.
+TEST_F(C2S, ASessionBoundDuringShutdownGetsSystemShutdown) {
+  RawClient raw(server_.c2s_port());
+  ASSERT_TRUE(raw_login(raw, "alice", "wonderland"));
+  ASSERT_EQ(::kill(server_.pid(), SIGTERM), 0);
+  // The listeners close first, in the same step as stop()'s snapshot.
+  bool refused = false;
+  for (int i = 0; i < 500 && !refused; ++i) {
+    RawClient probe(server_.c2s_port());
+    refused = !probe.ok();
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(refused) << "the listener stayed open after SIGTERM";
+  raw.send(
+      "<iq type='set' id='late'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+      "<resource>late</resource></bind></iq>");
+  ASSERT_TRUE(raw.read_until("<system-shutdown")) << raw.received();
+  EXPECT_TRUE(raw.read_until_closed()) << raw.received();
+  EXPECT_EQ(server_.stop(), 0);
 }
 
 }  // namespace

@@ -621,6 +621,7 @@ void C2SSession::on_bind(const xml::Element& iq) {
   enqueue(std::move(reply));
   SessionBound event{*this};
   host_->hooks().run(event);
+  closed_for_shutdown();
 }
 
 void C2SSession::on_stanza(xml::Element stanza) {
@@ -834,6 +835,15 @@ asio::awaitable<void> C2SSession::write_loop() {
   }
   writing_ = false;
   if (closing_) finish_close();
+}
+
+// A session that binds or resumes after stop() took its snapshot of the
+// router is not in it, so it closes itself. It checks once the router has it:
+// stop() sets the flag before its snapshot, so one of the two sees the other.
+bool C2SSession::closed_for_shutdown() {
+  if (!core_.stopping()) return false;
+  close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+  return true;
 }
 
 void C2SSession::close(StreamErrorCondition condition, std::string text) {
@@ -1184,6 +1194,7 @@ asio::awaitable<void> C2SSession::sm_resume(const xml::Element& el) {
   for (auto& [stanza, hold] : held) enqueue(std::move(stanza), std::move(hold));
   SessionResumed event{*this};
   host_->hooks().run(event);
+  closed_for_shutdown();
 }
 
 std::optional<C2SSession::HandOver> C2SSession::hand_over(

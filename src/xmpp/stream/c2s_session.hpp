@@ -95,6 +95,7 @@ class C2SSession final : public Session {
   void on_own_thread(Work work);
   void finish_close();
   void cleanup();
+  bool closed_for_shutdown();
   xml::ParserLimits current_limits() const;
 
   ServerCore& core_;
