@@ -8,10 +8,11 @@
 // preferences, appends the message to the recipient's archive and only then
 // stamps <stanza-id by=recipient/> and routes the message on. A client thus
 // never sees an archive id that is not committed, and the archive order is
-// the delivery order. Messages a client sends are appended to the sender's
-// archive at StanzaFromClient, Archive stage (a message to oneself only once,
-// as received). Both writes keep the sender's stream-management ack back
-// until they commit (DeliveryHold).
+// the delivery order. A sender's messages that need no archiving wait behind
+// its messages still being archived (SendOrder), so none overtakes another. Messages a client sends
+// are appended to the sender's archive at StanzaFromClient, Archive stage (a message to oneself
+// only once, as received). Both writes keep the sender's stream-management ack back until they
+// commit (DeliveryHold).
 //
 // Queries, preferences and metadata are IQs to the account's own bare JID;
 // another account's archive is forbidden. An Asio timer deletes messages older
@@ -19,9 +20,11 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -63,6 +66,53 @@ struct Rerouting {
   }
 };
 thread_local Rerouting rerouting;
+
+// A sender's messages to local accounts, in the order it sent them, while
+// some of them wait for their archive write: one that needs none (a chat
+// state, a no-store message) must not overtake one that does (RFC 6120
+// §10.1). Kept in the sender's session slot; touched only on the thread it
+// was made on, where the archive coroutines of its messages also run.
+class SendOrder {
+ public:
+  struct Entry {
+    std::string owner;  // the recipient's bare JID
+    xml::Element stanza;
+    DeliveryHold hold;
+    std::optional<std::string> archive_id;
+    bool ready = false;  // archived (or not to be): may be routed
+  };
+
+  explicit SendOrder(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+  static bool runs_here(const asio::any_io_executor& executor) {
+    const auto* io = executor.target<asio::io_context::executor_type>();
+    return io && io->running_in_this_thread();
+  }
+  const asio::any_io_executor& executor() const { return executor_; }
+  bool empty() const { return queue_.empty(); }
+  // The entry stays where it is until flushed.
+  Entry& push(Entry entry) {
+    queue_.push_back(std::make_unique<Entry>(std::move(entry)));
+    return *queue_.back();
+  }
+  // Hands the ready entries at the front to `route`, in order.
+  template <class Route>
+  void flush(Route route) {
+    while (!queue_.empty() && queue_.front()->ready) {
+      std::unique_ptr<Entry> entry = std::move(queue_.front());
+      queue_.pop_front();
+      route(*entry);
+    }
+  }
+
+ private:
+  asio::any_io_executor executor_;
+  std::deque<std::unique_ptr<Entry>> queue_;
+};
+
+struct SendOrderSlot {
+  std::shared_ptr<SendOrder> order;
+};
 
 // Archive preferences of accounts, read on every archived message and written
 // only by the prefs IQ: cached after the first read. Sharded, so lanes of the
@@ -210,33 +260,84 @@ class MamModule final : public Module {
     const std::string owner = to.bare_str();
     if (rerouting.matches(owner, stanza)) return Flow::Continue;
     mam::strip_stanza_ids(stanza, owner);
-    if (!mam::is_archivable(stanza)) return Flow::Continue;
-    auto from = attr_jid(stanza, "from");
-    if (!from) return Flow::Continue;
-    auto executor = origin ? origin->executor() : ctx_->executor();
-    asio::co_spawn(
-        executor,
-        archive_then_route(to.bare(), *from, std::move(stanza), ctx_->router().hold_for(origin)),
-        log_exceptions("mam"));
+    std::optional<Jid> from =
+        mam::is_archivable(stanza) ? attr_jid(stanza, "from") : std::optional<Jid>();
+    std::shared_ptr<SendOrder> order = order_of(origin);
+    if (!from) {
+      if (!order || order->empty()) return Flow::Continue;
+      // Behind a message of the same sender that is still being archived.
+      order->push({owner, std::move(stanza), ctx_->router().hold_for(origin), std::nullopt, true});
+      return Flow::Stop;
+    }
+    DeliveryHold hold = ctx_->router().hold_for(origin);
+    if (!order) {
+      asio::co_spawn(origin ? origin->executor() : ctx_->executor(),
+                     archive_then_route(to.bare(), *from, std::move(stanza), std::move(hold)),
+                     log_exceptions("mam"));
+      return Flow::Stop;
+    }
+    SendOrder::Entry& entry = order->push({owner, {}, std::move(hold), std::nullopt, false});
+    asio::co_spawn(order->executor(),
+                   archive_in_order(to.bare(), *from, std::move(stanza), order, &entry),
+                   log_exceptions("mam"));
     return Flow::Stop;
+  }
+
+  // The sender's SendOrder when this runs on its session's thread (the only
+  // place its slots may be touched), else null: such messages (from the
+  // server itself, or routed off the session's thread) keep no order.
+  static std::shared_ptr<SendOrder> order_of(Session* origin) {
+    if (!origin || !SendOrder::runs_here(origin->executor())) return nullptr;
+    auto& slot = origin->slot<SendOrderSlot>();
+    // A session resumed on another thread brings the old thread's order,
+    // which stays there with whatever it still holds.
+    if (!slot.order || !SendOrder::runs_here(slot.order->executor()))
+      slot.order = std::make_shared<SendOrder>(origin->executor());
+    return slot.order;
   }
 
   asio::awaitable<void> archive_then_route(Jid owner, Jid peer, xml::Element stanza,
                                            DeliveryHold hold) {
-    const std::string key = owner.bare_str();
-    std::optional<std::string> id;
+    std::optional<std::string> id = co_await archive_inbound(owner, peer, stanza);
+    reroute(owner.bare_str(), std::move(stanza), id, std::move(hold));
+  }
+
+  asio::awaitable<void> archive_in_order(Jid owner, Jid peer, xml::Element stanza,
+                                         std::shared_ptr<SendOrder> order,
+                                         SendOrder::Entry* entry) {
+    entry->archive_id = co_await archive_inbound(owner, peer, stanza);
+    entry->stanza = std::move(stanza);
+    entry->ready = true;
+    order->flush([this](SendOrder::Entry& e) {
+      reroute(e.owner, std::move(e.stanza), e.archive_id, std::move(e.hold));
+    });
+  }
+
+  // The archive id of the message in its recipient's archive, or nullopt
+  // when it was not archived (preferences, or a failed write).
+  asio::awaitable<std::optional<std::string>> archive_inbound(const Jid& owner, const Jid& peer,
+                                                              const xml::Element& stanza) {
     try {
-      id = co_await archive(owner, peer, stanza, /*outgoing=*/false);
+      co_return co_await archive(owner, peer, stanza, /*outgoing=*/false);
     } catch (const std::exception& e) {
       // Delivery matters more than history: the message goes on unarchived.
-      ctx_->log().warn("archiving a message for {} failed: {}", key, e.what());
+      ctx_->log().warn("archiving a message for {} failed: {}", owner.bare_str(), e.what());
+    } catch (...) {
+      // Still answered: messages of its sender wait behind this one.
+      ctx_->log().warn("archiving a message for {} failed", owner.bare_str());
     }
-    if (id) mam::add_stanza_id(stanza, *id, key);
+    co_return std::nullopt;
+  }
+
+  // Routes a message taken at on_inbound on, past this module's hooks.
+  void reroute(const std::string& owner, xml::Element stanza, const std::optional<std::string>& id,
+               DeliveryHold hold) {
+    if (id) mam::add_stanza_id(stanza, *id, owner);
     // Carbons run on the re-routed message (Process stage), so received
     // carbons carry this same stanza-id.
     const std::string message_id = stanza.attr_or("id");
     const Rerouting outer = rerouting;
-    rerouting = {&key, &message_id, id ? &*id : nullptr};
+    rerouting = {&owner, &message_id, id ? &*id : nullptr};
     try {
       ctx_->router().route(std::move(stanza), std::move(hold));
     } catch (...) {

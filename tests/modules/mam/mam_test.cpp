@@ -388,6 +388,34 @@ TEST_F(Mam, HintsChatStatesAndReceipts) {
   EXPECT_EQ(mam_query(*alice).results.size(), 3u);
 }
 
+// RFC 6120 §10.1: a sender's messages arrive in the order sent, although
+// the archived ones wait for their archive write and the others need none.
+TEST_F(Mam, MessagesNotArchivedDoNotOvertakeArchivedOnes) {
+  auto alice = login("alice");
+  auto bob = login("bob");
+  Bodies sent;
+  for (int i = 0; i < 20; ++i) {
+    const std::string kept = "kept" + std::to_string(i), unkept = "unkept" + std::to_string(i);
+    alice->send(chat("bob@localhost", kept));
+    alice->send(chat("bob@localhost", unkept, "<no-store xmlns='urn:xmpp:hints'/>"));
+    sent.push_back(kept);
+    sent.push_back(unkept);
+  }
+  Bodies got;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    auto m =
+        bob->expect([](const xml::Element& e) { return e.name() == "message" && e.child("body"); });
+    ASSERT_TRUE(m) << "only " << i << " of " << sent.size() << " arrived";
+    got.push_back(m->child_text("body"));
+  }
+  EXPECT_EQ(got, sent);
+  // Only the archived half is in Bob's archive, in the order sent.
+  auto r = wait_for(*bob, 20);
+  Bodies kept;
+  for (int i = 0; i < 20; ++i) kept.push_back("kept" + std::to_string(i));
+  EXPECT_EQ(r.bodies, kept);
+}
+
 TEST_F(Mam, AnotherAccountsArchiveIsForbidden) {
   auto alice = login("alice");
   auto bob = login("bob");
